@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vslice bochs-display model: what every instance looks like to a guest.
+ *
+ * BAR0 is the instance's slice of the parent's VRAM, mapped straight to
+ * the hardware.  BAR2 is the 4 KiB register file of QEMU's bochs-display,
+ * trapped and emulated per instance:
+ *
+ *   0x000-0x3ff  EDID blob (read-only)
+ *   0x400-0x41f  VGA I/O window (bochs-display has no VGA: reads are all
+ *                ones; attribute-controller writes blank and unblank)
+ *   0x500-0x515  DISPI registers, 16 bits each
+ *   0x600-0x607  QEMU extended registers: size, framebuffer byte order
+ *   elsewhere    unassigned: reads are all ones, writes are dropped
+ *
+ * Accesses behave as on QEMU's device, including how it widens narrow
+ * DISPI accesses: the registers are 16-bit, a 1-byte read returns the low
+ * byte of the register that holds the address, a 1-byte write stores the
+ * byte zero-extended, and a 4-byte access is two register accesses.  The
+ * extended registers answer 4-byte accesses only.
+ */
+
+#include <linux/io.h>
+#include <linux/string.h>
+
+#include "vslice.h"
+
+/* Unassigned bytes of the register file read as all ones. */
+#define VSLICE_MMIO_UNASSIGNED	0xffffffffu
+
+static u16 vslice_bochs_dispi_read_locked(struct vslice_inst *inst,
+					  unsigned int index)
+{
+	switch (index) {
+	case VSLICE_DISPI_ID:
+		return VSLICE_DISPI_ID5;
+	case VSLICE_DISPI_VIDEO_MEMORY_64K:
+		return inst->slice.size / SZ_64K;
+	}
+	if (index >= VSLICE_DISPI_NR_REGS)
+		return 0xffff;
+	return inst->regs.dispi[index];
+}
+
+static void vslice_bochs_dispi_write_locked(struct vslice_inst *inst,
+					    unsigned int index, u16 val)
+{
+	if (index < VSLICE_DISPI_NR_REGS)
+		inst->regs.dispi[index] = val;
+}
+
+/*
+ * The VGA attribute controller alternates between index and data on
+ * writes to 0x3c0; reading input status 1 (0x3da) resets it to index.
+ * The palette-address-source bit of an index write is the blank switch
+ * the bochs driver uses.
+ */
+static void vslice_bochs_vga_write_locked(struct vslice_inst *inst,
+					  unsigned int off, u8 val)
+{
+	if (off != VSLICE_VGA_ATT_W)
+		return;
+	if (inst->regs.vga_att_index)
+		inst->regs.blanked = !(val & VSLICE_VGA_ATT_PAS);
+	inst->regs.vga_att_index = !inst->regs.vga_att_index;
+}
+
+static void vslice_bochs_vga_read_locked(struct vslice_inst *inst,
+					 unsigned int off)
+{
+	if (off == VSLICE_VGA_IS1_RC)
+		inst->regs.vga_att_index = true;
+}
+
+/* One naturally aligned access of 1, 2 or 4 bytes at @off. */
+static u32 vslice_bochs_mmio_read_locked(struct vslice_inst *inst,
+					 unsigned int off, unsigned int size)
+{
+	unsigned int i;
+	u32 val = 0;
+
+	if (off < VSLICE_EDID_OFFSET + VSLICE_EDID_SIZE)
+		return 0;
+
+	if (off >= VSLICE_VGA_OFFSET &&
+	    off < VSLICE_VGA_OFFSET + VSLICE_VGA_SIZE) {
+		for (i = 0; i < size; i++)
+			vslice_bochs_vga_read_locked(inst,
+						     off + i - VSLICE_VGA_OFFSET);
+		return VSLICE_MMIO_UNASSIGNED;
+	}
+
+	if (off >= VSLICE_DISPI_OFFSET &&
+	    off < VSLICE_DISPI_OFFSET + VSLICE_DISPI_SIZE) {
+		for (i = 0; i < size; i += 2)
+			val |= (u32)vslice_bochs_dispi_read_locked(inst,
+					(off + i - VSLICE_DISPI_OFFSET) / 2)
+			       << (i * 8);
+		return val;
+	}
+
+	if (off >= VSLICE_QEXT_OFFSET &&
+	    off < VSLICE_QEXT_OFFSET + VSLICE_QEXT_SIZE) {
+		if (size != 4)
+			return 0;
+		if (off - VSLICE_QEXT_OFFSET == VSLICE_QEXT_REG_SIZE)
+			return VSLICE_QEXT_SIZE;
+		return inst->regs.big_endian_fb ? VSLICE_QEXT_BIG_ENDIAN :
+						  VSLICE_QEXT_LITTLE_ENDIAN;
+	}
+
+	return VSLICE_MMIO_UNASSIGNED;
+}
+
+static void vslice_bochs_mmio_write_locked(struct vslice_inst *inst,
+					   unsigned int off, unsigned int size,
+					   u32 val)
+{
+	unsigned int i;
+
+	if (off >= VSLICE_VGA_OFFSET &&
+	    off < VSLICE_VGA_OFFSET + VSLICE_VGA_SIZE) {
+		for (i = 0; i < size; i++)
+			vslice_bochs_vga_write_locked(inst,
+						      off + i - VSLICE_VGA_OFFSET,
+						      val >> (i * 8));
+		return;
+	}
+
+	if (off >= VSLICE_DISPI_OFFSET &&
+	    off < VSLICE_DISPI_OFFSET + VSLICE_DISPI_SIZE) {
+		for (i = 0; i < size; i += 2)
+			vslice_bochs_dispi_write_locked(inst,
+					(off + i - VSLICE_DISPI_OFFSET) / 2,
+					val >> (i * 8));
+		return;
+	}
+
+	if (off == VSLICE_QEXT_OFFSET + VSLICE_QEXT_REG_BYTEORDER &&
+	    size == 4) {
+		if (val == VSLICE_QEXT_BIG_ENDIAN)
+			inst->regs.big_endian_fb = true;
+		else if (val == VSLICE_QEXT_LITTLE_ENDIAN)
+			inst->regs.big_endian_fb = false;
+	}
+}
+
+/* Region callback of BAR2: split into aligned pieces, little-endian. */
+static int vslice_bochs_mmio_rw(struct vslice_core_dev *cdev,
+				const struct vslice_region *r, void *buf,
+				u64 pos, size_t count, bool write)
+{
+	struct vslice_inst *inst = vslice_inst_from_core(cdev);
+	u8 *bytes = buf;
+	__le32 le;
+
+	mutex_lock(&cdev->lock);
+	while (count) {
+		unsigned int size = vslice_access_size(pos, count);
+
+		if (write) {
+			le = 0;
+			memcpy(&le, bytes, size);
+			vslice_bochs_mmio_write_locked(inst, pos, size,
+						       le32_to_cpu(le));
+		} else {
+			le = cpu_to_le32(vslice_bochs_mmio_read_locked(inst,
+								       pos,
+								       size));
+			memcpy(bytes, &le, size);
+		}
+		bytes += size;
+		pos += size;
+		count -= size;
+	}
+	mutex_unlock(&cdev->lock);
+	return 0;
+}
+
+static const struct vslice_region_ops vslice_bochs_mmio_ops = {
+	.rw	= vslice_bochs_mmio_rw,
+};
+
+/**
+ * vslice_bochs_reset() - model @reset op
+ * @cdev: instance
+ *
+ * Power-on state of bochs-display: display off, all registers zero,
+ * little-endian framebuffer, not blanked.  VRAM is left alone, as on the
+ * real device.
+ */
+static void vslice_bochs_reset(struct vslice_core_dev *cdev)
+{
+	struct vslice_inst *inst = vslice_inst_from_core(cdev);
+
+	lockdep_assert_held(&cdev->lock);
+	memset(&inst->regs, 0, sizeof(inst->regs));
+	inst->regs.vga_att_index = true;
+}
+
+static const struct vslice_model_ops vslice_bochs_model_ops = {
+	.reset		= vslice_bochs_reset,
+};
+
+/**
+ * vslice_bochs_init() - make a new instance a bochs-display
+ * @inst: instance with its slice assigned, not yet registered
+ *
+ * Fills the config space (bochs-display IDs, vslice subsystem IDs,
+ * BAR0 = the slice, prefetchable; BAR2 = 4 KiB of registers) and the
+ * region table.
+ */
+void vslice_bochs_init(struct vslice_inst *inst)
+{
+	struct vslice_parent *parent = inst->parent;
+	const struct vslice_cfg_desc desc = {
+		.vendor		= VSLICE_BOCHS_VENDOR,
+		.device		= VSLICE_BOCHS_DEVICE,
+		.subsys_vendor	= VSLICE_SUBSYS_VENDOR,
+		.subsys_device	= VSLICE_SUBSYS_DEVICE,
+		.class		= VSLICE_BOCHS_CLASS,
+		.revision	= VSLICE_BOCHS_REVISION,
+		.bars = {
+			[0] = { .size = inst->slice.size,
+				.flags = PCI_BASE_ADDRESS_MEM_PREFETCH },
+			[2] = { .size = VSLICE_MMIO_SIZE },
+		},
+	};
+	const struct vslice_region vram = {
+		.size	= inst->slice.size,
+		.flags	= VFIO_REGION_INFO_FLAG_READ |
+			  VFIO_REGION_INFO_FLAG_WRITE |
+			  VFIO_REGION_INFO_FLAG_MMAP,
+		.ops	= &vslice_region_iomem_ops,
+		.iomem	= parent->vram + inst->slice.offset,
+		.phys	= parent->vram_phys + inst->slice.offset,
+	};
+	const struct vslice_region mmio = {
+		.size	= VSLICE_MMIO_SIZE,
+		.flags	= VFIO_REGION_INFO_FLAG_READ |
+			  VFIO_REGION_INFO_FLAG_WRITE,
+		.ops	= &vslice_bochs_mmio_ops,
+	};
+
+	vslice_core_init(&inst->core, &vslice_bochs_model_ops);
+	vslice_cfg_init(&inst->core.cfg, &desc);
+	vslice_core_set_region(&inst->core, VFIO_PCI_BAR0_REGION_INDEX, &vram);
+	vslice_core_set_region(&inst->core, VFIO_PCI_BAR2_REGION_INDEX, &mmio);
+
+	mutex_lock(&inst->core.lock);
+	vslice_bochs_reset(&inst->core);
+	mutex_unlock(&inst->core.lock);
+}

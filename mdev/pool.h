@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vslice VRAM pool: power-of-two, naturally aligned slices of one
+ * device's VRAM, placed by the kernel's buddy allocator, cleared before
+ * anyone gets them.
+ */
+#ifndef VSLICE_POOL_H
+#define VSLICE_POOL_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "../vfio_core/compat.h"
+
+/**
+ * struct vslice_slice - VRAM owned by one instance
+ * @offset: byte offset in the parent's VRAM, a multiple of @size
+ * @size: size in bytes, a power of two
+ * @block: the buddy block behind it
+ */
+struct vslice_slice {
+	u64 offset;
+	u64 size;
+	struct vslice_buddy_block *block;
+};
+
+/**
+ * struct vslice_pool - the VRAM of one parent
+ * @lock: protects @mm, @used, @dirty and @scrubbing.  Nests inside the
+ *	  parent's lock; the scrub worker takes only this one.
+ * @mm: buddy allocator over the VRAM; blocks waiting to be cleared stay
+ *	allocated in it until the worker has cleared them
+ * @vram: the VRAM, for clearing
+ * @size: bytes managed
+ * @granule: smallest slice size; unit of @used
+ * @used: one bit per granule held by an instance or reserved.  Granules
+ *	  waiting to be cleared are not "used": availability counts them,
+ *	  because a create that needs them waits for the worker.
+ * @dirty: released blocks waiting to be cleared
+ * @scrubbing: blocks the worker has taken off @dirty and is clearing
+ * @scrub_work: clears @dirty in the background
+ */
+struct vslice_pool {
+	struct mutex lock;
+	struct vslice_buddy mm;
+	void __iomem *vram;
+	u64 size;
+	u64 granule;
+	unsigned long *used;
+	struct list_head dirty;
+	unsigned int scrubbing;
+	struct work_struct scrub_work;
+};
+
+int vslice_pool_init(struct vslice_pool *pool, void __iomem *vram, u64 size,
+		     u64 granule);
+void vslice_pool_fini(struct vslice_pool *pool);
+int vslice_pool_alloc(struct vslice_pool *pool, u64 size,
+		      struct vslice_slice *slice);
+void vslice_pool_free(struct vslice_pool *pool, struct vslice_slice *slice);
+unsigned int vslice_pool_available(struct vslice_pool *pool, u64 size);
+
+#endif /* VSLICE_POOL_H */

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vslice mdev side: the parent PCI driver, its VRAM pool, types and
+ * instances, and the bochs-display model every instance presents.
+ * Declarations shared by the files of mdev/ only.
+ */
+#ifndef VSLICE_MDEV_H
+#define VSLICE_MDEV_H
+
+#include <linux/list.h>
+#include <linux/mdev.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/sizes.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "../vfio_core/vslice_core.h"
+#include "pool.h"
+
+#define VSLICE_NAME			"vslice"
+
+/* The reference hardware: QEMU's bochs-display. */
+#define VSLICE_BOCHS_VENDOR		0x1234
+#define VSLICE_BOCHS_DEVICE		0x1111
+#define VSLICE_BOCHS_CLASS		0x038000
+#define VSLICE_BOCHS_REVISION		2
+/* Subsystem IDs that tell a guest it runs on a vslice instance. */
+#define VSLICE_SUBSYS_VENDOR		0x1234
+#define VSLICE_SUBSYS_DEVICE		0x5653	/* "VS" */
+
+/* BAR2 layout of bochs-display (QEMU hw/display/bochs-vbe.h). */
+#define VSLICE_MMIO_SIZE		SZ_4K
+#define VSLICE_EDID_OFFSET		0x000
+#define VSLICE_EDID_SIZE		0x400
+#define VSLICE_VGA_OFFSET		0x400
+#define VSLICE_VGA_SIZE			0x020
+#define VSLICE_DISPI_OFFSET		0x500
+#define VSLICE_QEXT_OFFSET		0x600
+#define VSLICE_QEXT_SIZE		0x008
+
+/* DISPI register indexes; the register of index i sits at 0x500 + 2 * i. */
+#define VSLICE_DISPI_ID			0x0
+#define VSLICE_DISPI_XRES		0x1
+#define VSLICE_DISPI_YRES		0x2
+#define VSLICE_DISPI_BPP		0x3
+#define VSLICE_DISPI_ENABLE		0x4
+#define VSLICE_DISPI_BANK		0x5
+#define VSLICE_DISPI_VIRT_WIDTH		0x6
+#define VSLICE_DISPI_VIRT_HEIGHT	0x7
+#define VSLICE_DISPI_X_OFFSET		0x8
+#define VSLICE_DISPI_Y_OFFSET		0x9
+#define VSLICE_DISPI_VIDEO_MEMORY_64K	0xa
+#define VSLICE_DISPI_NR_REGS		0xa	/* registers with storage */
+#define VSLICE_DISPI_SIZE		(0xb * 2)
+
+#define VSLICE_DISPI_ID5		0xb0c5
+#define VSLICE_DISPI_ENABLED		0x01
+
+/* QEMU extended registers. */
+#define VSLICE_QEXT_REG_SIZE		0x0
+#define VSLICE_QEXT_REG_BYTEORDER	0x4
+#define VSLICE_QEXT_LITTLE_ENDIAN	0x1e1e1e1e
+#define VSLICE_QEXT_BIG_ENDIAN		0xbebebebe
+
+/* VGA attribute controller, as far as blanking goes. */
+#define VSLICE_VGA_ATT_W		(0x3c0 - 0x3c0)
+#define VSLICE_VGA_IS1_RC		(0x3da - 0x3c0)
+#define VSLICE_VGA_ATT_PAS		0x20
+
+#define VSLICE_MAX_TYPES		8
+
+struct vslice_parent;
+
+/**
+ * struct vslice_type - a profile: one slice size and what it can show
+ * @mtype: the mdev core's type; its @parent points back at our parent
+ * @size: slice size in bytes, a power of two
+ * @max_xres: largest width the guest driver can set in this slice
+ * @max_yres: largest height the guest driver can set in this slice
+ * @sysfs_name: name of the type's sysfs directory after the driver prefix
+ * @name: human-readable profile name (the type's `name` attribute)
+ */
+struct vslice_type {
+	struct mdev_type mtype;
+	u64 size;
+	u16 max_xres;
+	u16 max_yres;
+	char sysfs_name[16];
+	char name[32];
+};
+
+/**
+ * struct vslice_parent - one bound bochs-display
+ * @pdev: the PCI device
+ * @mparent: registration with the mdev core
+ * @mmio: BAR2, the device's register file
+ * @vram: BAR0 mapped write-combining, for scrubbing and trapped access
+ * @vram_phys: bus address of BAR0, for user mappings of slices
+ * @vram_size: usable VRAM (BAR0 size, as the DISPI register confirms)
+ * @lock: protects @pool and @insts; taken before any instance's lock
+ * @pool: the VRAM pool slices are carved from
+ * @insts: instances of this parent (struct vslice_inst.node)
+ * @nr_types: number of valid entries in @types
+ * @types: the profiles this parent offers
+ * @mtypes: @types as the mdev core wants them
+ */
+struct vslice_parent {
+	struct pci_dev *pdev;
+	struct mdev_parent mparent;
+	void __iomem *mmio;
+	void __iomem *vram;
+	phys_addr_t vram_phys;
+	u64 vram_size;
+	struct mutex lock;
+	struct vslice_pool pool;
+	struct list_head insts;
+	unsigned int nr_types;
+	struct vslice_type types[VSLICE_MAX_TYPES];
+	struct mdev_type *mtypes[VSLICE_MAX_TYPES];
+};
+
+/**
+ * struct vslice_bochs - the emulated register file of one instance
+ * @dispi: DISPI registers, as the guest sees them
+ * @big_endian_fb: QEMU extended byte-order register
+ * @vga_att_index: the VGA attribute flip-flop points at the index
+ * @blanked: the guest blanked the display (attribute PAS bit clear)
+ *
+ * Protected by the instance's &vslice_core_dev.lock.
+ */
+struct vslice_bochs {
+	u16 dispi[VSLICE_DISPI_NR_REGS];
+	bool big_endian_fb;
+	bool vga_att_index;
+	bool blanked;
+};
+
+/**
+ * struct vslice_inst - one mediated device
+ * @core: the vslice core device; embeds the vfio_device first
+ * @parent: parent the slice belongs to
+ * @type: profile the instance was created with
+ * @mdev: the mdev device
+ * @node: entry in &vslice_parent.insts, under the parent's lock
+ * @slice: the VRAM the instance owns, fixed for its lifetime
+ * @regs: emulated register file, under @core.lock
+ */
+struct vslice_inst {
+	struct vslice_core_dev core;
+	struct vslice_parent *parent;
+	const struct vslice_type *type;
+	struct mdev_device *mdev;
+	struct list_head node;
+	struct vslice_slice slice;
+	struct vslice_bochs regs;
+};
+
+static inline struct vslice_inst *vslice_inst_from_core(struct vslice_core_dev *c)
+{
+	return container_of(c, struct vslice_inst, core);
+}
+
+static inline struct vslice_type *vslice_type_from_mtype(struct mdev_type *mt)
+{
+	return container_of(mt, struct vslice_type, mtype);
+}
+
+static inline struct vslice_parent *
+vslice_parent_from_mtype(struct mdev_type *mt)
+{
+	return container_of(mt->parent, struct vslice_parent, mparent);
+}
+
+/* type.c */
+void vslice_types_init(struct vslice_parent *parent);
+unsigned int vslice_type_available(struct mdev_type *mtype);
+ssize_t vslice_type_description(struct mdev_type *mtype, char *buf);
+
+/* instance.c */
+extern struct mdev_driver vslice_mdev_driver;
+
+/* bochs.c */
+void vslice_bochs_init(struct vslice_inst *inst);
+
+#endif /* VSLICE_MDEV_H */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vslice kernel compatibility: the only place that tests kernel versions.
+ *
+ * vslice builds against Debian's 6.1, 6.12 and 7.x kernels.  Each wrapper
+ * below names the upstream change it papers over, so that it can be
+ * deleted once the oldest supported kernel has the change.
+ */
+#ifndef VSLICE_COMPAT_H
+#define VSLICE_COMPAT_H
+
+#include <linux/eventfd.h>
+#include <linux/mm.h>
+#include <linux/version.h>
+#include <linux/vfio.h>
+
+/*
+ * Until 6.2 the vfio core did not free the device: every @release op had
+ * to end with vfio_free_device() ("vfio: Add vfio_free_device() ... move
+ * kvfree() into the core", v6.2 removed the helper).
+ */
+static inline void vslice_compat_free_device(struct vfio_device *vdev)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	vfio_free_device(vdev);
+#endif
+}
+
+/* eventfd_signal() lost its always-1 count argument in 6.8. */
+static inline void vslice_compat_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx, 1);
+#else
+	eventfd_signal(ctx);
+#endif
+}
+
+/* vma->vm_flags became read-only, with accessors, in 6.3. */
+static inline void vslice_compat_vm_flags_set(struct vm_area_struct *vma,
+					      vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+	vma->vm_flags |= flags;
+#else
+	vm_flags_set(vma, flags);
+#endif
+}
+
+/*
+ * Emulated-IOMMU devices must provide the iommufd ops from 6.2 (bind,
+ * unbind, attach) and 6.6 (detach).  With CONFIG_IOMMUFD off the helpers
+ * are NULL and the group/container path is the only one.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define VSLICE_COMPAT_IOMMUFD_OPS					\
+	.bind_iommufd	= vfio_iommufd_emulated_bind,			\
+	.unbind_iommufd	= vfio_iommufd_emulated_unbind,			\
+	.attach_ioas	= vfio_iommufd_emulated_attach_ioas,		\
+	.detach_ioas	= vfio_iommufd_emulated_detach_ioas,
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define VSLICE_COMPAT_IOMMUFD_OPS					\
+	.bind_iommufd	= vfio_iommufd_emulated_bind,			\
+	.unbind_iommufd	= vfio_iommufd_emulated_unbind,			\
+	.attach_ioas	= vfio_iommufd_emulated_attach_ioas,
+#else
+#define VSLICE_COMPAT_IOMMUFD_OPS
+#endif
+
+/*
+ * VFIO_DEVICE_GET_REGION_INFO moved out of @ioctl into its own op,
+ * @get_region_info_caps, in 6.19; the core now does the argsz and
+ * capability-chain handling.  Older kernels hand the ioctl to the driver,
+ * which vslice_core_ioctl() handles with the same helper.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define VSLICE_COMPAT_REGION_INFO_OP(fn)	.get_region_info_caps = (fn),
+#else
+#define VSLICE_COMPAT_REGION_INFO_OP(fn)
+#endif
+
+/*
+ * The VRAM buddy allocator left DRM as gpu_buddy in 6.19 (and Debian
+ * backported it to its 6.12); drm_buddy before that.  This one is not a
+ * version test: Kbuild looks for <linux/gpu_buddy.h>, because a stable
+ * kernel may or may not carry the backport.
+ */
+#ifdef VSLICE_HAVE_GPU_BUDDY
+#include <linux/gpu_buddy.h>
+#define vslice_buddy		gpu_buddy
+#define vslice_buddy_block	gpu_buddy_block
+#define vslice_buddy_init	gpu_buddy_init
+#define vslice_buddy_fini	gpu_buddy_fini
+#define vslice_buddy_alloc_blocks gpu_buddy_alloc_blocks
+#define vslice_buddy_free_block	gpu_buddy_free_block
+#define vslice_buddy_block_offset gpu_buddy_block_offset
+#define vslice_buddy_block_size	gpu_buddy_block_size
+#else
+#include <drm/drm_buddy.h>
+#define vslice_buddy		drm_buddy
+#define vslice_buddy_block	drm_buddy_block
+#define vslice_buddy_init	drm_buddy_init
+#define vslice_buddy_fini	drm_buddy_fini
+#define vslice_buddy_alloc_blocks drm_buddy_alloc_blocks
+#define vslice_buddy_free_block	drm_buddy_free_block
+#define vslice_buddy_block_offset drm_buddy_block_offset
+#define vslice_buddy_block_size	drm_buddy_block_size
+#endif
+
+#endif /* VSLICE_COMPAT_H */

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vslice core: the one struct vfio_device_ops of vslice.
+ *
+ * Every op finds the struct vslice_core_dev around the vfio_device and
+ * routes the call: accesses through the region table (region.c), config
+ * space to the virtual config space (cfg.c), interrupts to irq.c, and the
+ * few device-specific questions to the model's callbacks.
+ */
+
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "private.h"
+
+/* The config region: trapped, never mapped, served from struct vslice_cfg. */
+static int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
+			      const struct vslice_region *r, void *buf,
+			      u64 pos, size_t count, bool write)
+{
+	mutex_lock(&cdev->lock);
+	vslice_cfg_rw(&cdev->cfg, buf, pos, count, write);
+	mutex_unlock(&cdev->lock);
+	return 0;
+}
+
+static const struct vslice_region_ops vslice_core_cfg_ops = {
+	.rw = vslice_core_cfg_rw,
+};
+
+/**
+ * vslice_core_init() - initialise the core part of a freshly allocated device
+ * @cdev: device returned by vfio_alloc_device() with &vslice_core_vfio_ops
+ * @model: the model's callbacks
+ *
+ * Sets up the lock and the config region.  The model then fills the
+ * config space (vslice_cfg_init()) and its regions
+ * (vslice_core_set_region()) before registering the device.
+ */
+void vslice_core_init(struct vslice_core_dev *cdev,
+		      const struct vslice_model_ops *model)
+{
+	const struct vslice_region cfg_region = {
+		.size = VSLICE_CFG_SIZE,
+		.flags = VFIO_REGION_INFO_FLAG_READ |
+			 VFIO_REGION_INFO_FLAG_WRITE,
+		.ops = &vslice_core_cfg_ops,
+	};
+
+	mutex_init(&cdev->lock);
+	cdev->model = model;
+	/* All PCI region indexes exist, absent ones with size 0. */
+	cdev->num_regions = VFIO_PCI_NUM_REGIONS;
+	vslice_core_set_region(cdev, VFIO_PCI_CONFIG_REGION_INDEX, &cfg_region);
+}
+
+/* Power-on state of everything the user can see: config and model. */
+static void vslice_core_reset_locked(struct vslice_core_dev *cdev)
+{
+	lockdep_assert_held(&cdev->lock);
+
+	vslice_cfg_reset(&cdev->cfg);
+	if (cdev->model->reset)
+		cdev->model->reset(cdev);
+}
+
+/**
+ * vslice_core_open_device() - vfio @open_device op
+ * @vdev: device
+ *
+ * Every new user finds the device as after a reset.
+ *
+ * Return: 0 or the model's error.
+ */
+static int vslice_core_open_device(struct vfio_device *vdev)
+{
+	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
+	int ret;
+
+	mutex_lock(&cdev->lock);
+	vslice_core_reset_locked(cdev);
+	mutex_unlock(&cdev->lock);
+
+	if (cdev->model->open) {
+		ret = cdev->model->open(cdev);
+		if (ret)
+			return ret;
+	}
+	atomic64_inc(&cdev->stats.opens);
+	return 0;
+}
+
+/**
+ * vslice_core_close_device() - vfio @close_device op
+ * @vdev: device
+ *
+ * Drops what the user installed (eventfds) and tells the model.
+ */
+static void vslice_core_close_device(struct vfio_device *vdev)
+{
+	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
+
+	if (cdev->model->close)
+		cdev->model->close(cdev);
+	vslice_irq_release(cdev);
+}
+
+/**
+ * vslice_core_read() - vfio @read op
+ * @vdev: device
+ * @buf: user buffer
+ * @count: bytes to read
+ * @ppos: region offset + position
+ *
+ * Return: bytes read or a negative errno.
+ */
+static ssize_t vslice_core_read(struct vfio_device *vdev, char __user *buf,
+				size_t count, loff_t *ppos)
+{
+	return vslice_region_rw(vslice_core_from_vdev(vdev), buf, count, ppos,
+				false);
+}
+
+/**
+ * vslice_core_write() - vfio @write op
+ * @vdev: device
+ * @buf: user buffer
+ * @count: bytes to write
+ * @ppos: region offset + position
+ *
+ * Return: bytes written or a negative errno.
+ */
+static ssize_t vslice_core_write(struct vfio_device *vdev,
+				 const char __user *buf, size_t count,
+				 loff_t *ppos)
+{
+	return vslice_region_rw(vslice_core_from_vdev(vdev), (char __user *)buf,
+				count, ppos, true);
+}
+
+/**
+ * vslice_core_mmap() - vfio @mmap op
+ * @vdev: device
+ * @vma: new mapping
+ *
+ * Return: 0 or a negative errno.
+ */
+static int vslice_core_mmap(struct vfio_device *vdev,
+			    struct vm_area_struct *vma)
+{
+	return vslice_region_mmap(vslice_core_from_vdev(vdev), vma);
+}
+
+/**
+ * vslice_core_request() - vfio @request op
+ * @vdev: device being removed while in use
+ * @count: number of requests so far
+ */
+static void vslice_core_request(struct vfio_device *vdev, unsigned int count)
+{
+	vslice_irq_request(vslice_core_from_vdev(vdev), count);
+}
+
+/**
+ * vslice_core_region_info_caps() - vfio @get_region_info_caps op
+ * @vdev: device
+ * @info: region info; the core copied it in and checked argsz
+ * @caps: capability chain
+ *
+ * Only kernels with the op call this directly; older ones reach the same
+ * helper through VFIO_DEVICE_GET_REGION_INFO in vslice_core_ioctl().
+ *
+ * Return: 0 or a negative errno.
+ */
+static int __maybe_unused
+vslice_core_region_info_caps(struct vfio_device *vdev,
+			     struct vfio_region_info *info,
+			     struct vfio_info_cap *caps)
+{
+	return vslice_region_info(vslice_core_from_vdev(vdev), info, caps);
+}
+
+static int vslice_core_ioctl_get_info(struct vslice_core_dev *cdev,
+				      void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = cdev->num_regions;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static int vslice_core_ioctl_reset(struct vslice_core_dev *cdev)
+{
+	mutex_lock(&cdev->lock);
+	vslice_core_reset_locked(cdev);
+	mutex_unlock(&cdev->lock);
+	atomic64_inc(&cdev->stats.resets);
+	return 0;
+}
+
+/*
+ * Region planes only: the model describes the scanout, the display
+ * region maps it.  A probe for dma-buf planes is refused.
+ */
+static int vslice_core_ioctl_query_plane(struct vslice_core_dev *cdev,
+					 void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_gfx_plane_info,
+					  region_index);
+	struct vfio_device_gfx_plane_info plane, out;
+	int ret;
+
+	if (!cdev->model->query_plane)
+		return -ENOTTY;
+	if (copy_from_user(&plane, arg, minsz))
+		return -EFAULT;
+	if (plane.argsz < minsz)
+		return -EINVAL;
+
+	if (plane.flags & VFIO_GFX_PLANE_TYPE_PROBE)
+		return plane.flags == (VFIO_GFX_PLANE_TYPE_PROBE |
+				       VFIO_GFX_PLANE_TYPE_REGION) ? 0 : -EINVAL;
+	if (plane.flags != VFIO_GFX_PLANE_TYPE_REGION)
+		return -EINVAL;
+
+	/* Outputs start at zero: an empty plane unless the model fills it. */
+	memset(&out, 0, sizeof(out));
+	out.argsz = plane.argsz;
+	out.flags = plane.flags;
+	out.drm_plane_type = plane.drm_plane_type;
+	ret = cdev->model->query_plane(cdev, &out);
+	if (ret)
+		return ret;
+
+	return copy_to_user(arg, &out, minsz) ? -EFAULT : 0;
+}
+
+/**
+ * vslice_core_ioctl() - vfio @ioctl op
+ * @vdev: device
+ * @cmd: VFIO_DEVICE_* command
+ * @arg: user pointer to the command's struct
+ *
+ * One helper per command; each copies in its minimal size, checks argsz
+ * and copies back only what it filled.
+ *
+ * Return: 0 or a negative errno; -ENOTTY for an unknown command.
+ */
+static long vslice_core_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return vslice_core_ioctl_get_info(cdev, uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vslice_region_ioctl_info(cdev, uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return vslice_irq_get_info(cdev, uarg);
+	case VFIO_DEVICE_SET_IRQS:
+		return vslice_irq_set(cdev, uarg);
+	case VFIO_DEVICE_RESET:
+		return vslice_core_ioctl_reset(cdev);
+	case VFIO_DEVICE_QUERY_GFX_PLANE:
+		return vslice_core_ioctl_query_plane(cdev, uarg);
+	}
+	return -ENOTTY;
+}
+
+/**
+ * vslice_core_release() - vfio @release op
+ * @vdev: device whose last reference is gone
+ *
+ * The model frees its part; the memory of the device itself goes with
+ * the vfio core (or here, on kernels where the core does not free it).
+ */
+static void vslice_core_release(struct vfio_device *vdev)
+{
+	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
+
+	/* A device that failed before vslice_core_init() has no model. */
+	if (cdev->model) {
+		if (cdev->model->release)
+			cdev->model->release(cdev);
+		mutex_destroy(&cdev->lock);
+	}
+	vslice_compat_free_device(vdev);
+}
+
+const struct vfio_device_ops vslice_core_vfio_ops = {
+	.name		= "vslice",
+	.release	= vslice_core_release,
+	.open_device	= vslice_core_open_device,
+	.close_device	= vslice_core_close_device,
+	.read		= vslice_core_read,
+	.write		= vslice_core_write,
+	.ioctl		= vslice_core_ioctl,
+	.mmap		= vslice_core_mmap,
+	.request	= vslice_core_request,
+	VSLICE_COMPAT_IOMMUFD_OPS
+	VSLICE_COMPAT_REGION_INFO_OP(vslice_core_region_info_caps)
+};

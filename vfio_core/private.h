@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vslice core: declarations shared by the files of vfio_core/ only.
+ */
+#ifndef VSLICE_CORE_PRIVATE_H
+#define VSLICE_CORE_PRIVATE_H
+
+#include "vslice_core.h"
+
+int vslice_region_info(struct vslice_core_dev *cdev,
+		       struct vfio_region_info *info,
+		       struct vfio_info_cap *caps);
+int vslice_region_ioctl_info(struct vslice_core_dev *cdev, void __user *arg);
+ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
+			 size_t count, loff_t *ppos, bool write);
+int vslice_region_mmap(struct vslice_core_dev *cdev,
+		       struct vm_area_struct *vma);
+
+int vslice_irq_get_info(struct vslice_core_dev *cdev, void __user *arg);
+int vslice_irq_set(struct vslice_core_dev *cdev, void __user *arg);
+void vslice_irq_request(struct vslice_core_dev *cdev, unsigned int count);
+void vslice_irq_release(struct vslice_core_dev *cdev);
+
+#endif /* VSLICE_CORE_PRIVATE_H */

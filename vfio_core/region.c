@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vslice region table: one description per region index, read by
+ * GET_REGION_INFO, by read()/write() and by mmap() alike.
+ *
+ * Offsets in the device fd are VSLICE_INDEX_TO_OFFSET(index) + position,
+ * the layout of vfio-pci.  Every access is checked against the region's
+ * size with overflow-safe arithmetic before a callback runs, so callbacks
+ * see only in-bounds requests.
+ */
+
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/nospec.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "private.h"
+
+/* Trapped accesses bounce through a kernel buffer of at most this size. */
+#define VSLICE_RW_CHUNK		SZ_64K
+#define VSLICE_RW_STACK		16
+
+/* Look up a region by user-supplied index, clamped against speculation. */
+static const struct vslice_region *
+vslice_region_get(struct vslice_core_dev *cdev, u64 index)
+{
+	const struct vslice_region *r;
+
+	if (index >= cdev->num_regions)
+		return NULL;
+	index = array_index_nospec(index, cdev->num_regions);
+	r = &cdev->regions[index];
+	return r->ops ? r : NULL;
+}
+
+/**
+ * vslice_core_set_region() - describe one region of a device
+ * @cdev: device, not yet registered
+ * @index: region index, below VSLICE_MAX_REGIONS
+ * @region: description, copied
+ *
+ * Indexes past the last one described so far extend num_regions; gaps
+ * read as absent regions (size 0).
+ */
+void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
+			    const struct vslice_region *region)
+{
+	if (WARN_ON(index >= VSLICE_MAX_REGIONS))
+		return;
+	cdev->regions[index] = *region;
+	cdev->num_regions = max(cdev->num_regions, index + 1);
+}
+
+/**
+ * vslice_region_info() - fill in struct vfio_region_info for one index
+ * @cdev: device
+ * @info: in: index; out: offset, size, flags
+ * @caps: capability chain to extend
+ *
+ * Return: 0 or a negative errno (-EINVAL for an unknown index).
+ */
+int vslice_region_info(struct vslice_core_dev *cdev,
+		       struct vfio_region_info *info,
+		       struct vfio_info_cap *caps)
+{
+	struct vfio_region_info_cap_type cap_type = {
+		.header.id = VFIO_REGION_INFO_CAP_TYPE,
+		.header.version = 1,
+	};
+	const struct vslice_region *r;
+	unsigned int index;
+
+	if (info->index >= cdev->num_regions)
+		return -EINVAL;
+	index = array_index_nospec(info->index, cdev->num_regions);
+	r = &cdev->regions[index];
+
+	info->offset = VSLICE_INDEX_TO_OFFSET(index);
+	info->size = r->ops ? r->size : 0;
+	info->flags = r->ops ? r->flags : 0;
+	info->cap_offset = 0;
+	if (!r->ops || !r->type)
+		return 0;
+
+	cap_type.type = r->type;
+	cap_type.subtype = r->subtype;
+	return vfio_info_add_capability(caps, &cap_type.header,
+					sizeof(cap_type));
+}
+
+/**
+ * vslice_region_ioctl_info() - VFIO_DEVICE_GET_REGION_INFO for kernels
+ * that route it through the driver's ioctl
+ * @cdev: device
+ * @arg: user's struct vfio_region_info
+ *
+ * Does what newer vfio cores do around @get_region_info_caps: argsz
+ * checks and the copy-out of the capability chain.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vslice_region_ioctl_info(struct vslice_core_dev *cdev, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_region_info info;
+	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
+	int ret;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	ret = vslice_region_info(cdev, &info, &caps);
+	if (ret)
+		goto out_free;
+
+	if (caps.size) {
+		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+		if (info.argsz < sizeof(info) + caps.size) {
+			info.argsz = sizeof(info) + caps.size;
+			info.cap_offset = 0;
+		} else {
+			vfio_info_cap_shift(&caps, sizeof(info));
+			if (copy_to_user(arg + sizeof(info), caps.buf,
+					 caps.size)) {
+				ret = -EFAULT;
+				goto out_free;
+			}
+			info.cap_offset = sizeof(info);
+		}
+	}
+
+	if (copy_to_user(arg, &info, minsz))
+		ret = -EFAULT;
+out_free:
+	kfree(caps.buf);
+	return ret;
+}
+
+/**
+ * vslice_region_rw() - read(2) or write(2) on the device fd
+ * @cdev: device
+ * @ubuf: user buffer
+ * @count: bytes requested
+ * @ppos: file position: region offset + position in the region
+ * @write: direction
+ *
+ * An access that starts inside a region and runs past its end is cut
+ * short at the end; one that starts outside any region, or in a region
+ * that does not allow the direction, gets -EINVAL.  Data bounces through
+ * a kernel buffer, so region callbacks never fault on user memory (which
+ * may be a mapping of this very device).
+ *
+ * Return: bytes transferred, or a negative errno if none were.
+ */
+ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
+			 size_t count, loff_t *ppos, bool write)
+{
+	u32 need = write ? VFIO_REGION_INFO_FLAG_WRITE :
+			   VFIO_REGION_INFO_FLAG_READ;
+	const struct vslice_region *r;
+	u8 stackbuf[VSLICE_RW_STACK];
+	size_t done = 0, chunk;
+	u8 *kbuf = stackbuf;
+	u64 pos, end;
+	int ret = 0;
+
+	if (*ppos < 0)
+		return -EINVAL;
+	r = vslice_region_get(cdev, VSLICE_OFFSET_TO_INDEX((u64)*ppos));
+	pos = *ppos & VSLICE_OFFSET_MASK;
+	if (!r || !r->ops->rw || !(r->flags & need) || pos >= r->size)
+		return -EINVAL;
+	if (check_add_overflow(pos, (u64)count, &end) || end > r->size)
+		count = r->size - pos;
+	if (!count)
+		return 0;
+
+	atomic64_inc(&cdev->stats.trapped);
+	chunk = min_t(size_t, count, VSLICE_RW_CHUNK);
+	if (chunk > sizeof(stackbuf)) {
+		kbuf = kvmalloc(chunk, GFP_KERNEL);
+		if (!kbuf)
+			return -ENOMEM;
+	}
+
+	while (done < count) {
+		chunk = min_t(size_t, count - done, VSLICE_RW_CHUNK);
+		if (write && copy_from_user(kbuf, ubuf + done, chunk)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = r->ops->rw(cdev, r, kbuf, pos + done, chunk, write);
+		if (ret)
+			break;
+		if (!write && copy_to_user(ubuf + done, kbuf, chunk)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += chunk;
+	}
+
+	if (kbuf != stackbuf)
+		kvfree(kbuf);
+	if (!done)
+		return ret;
+	*ppos += done;
+	return done;
+}
+
+/**
+ * vslice_region_mmap() - mmap(2) on the device fd
+ * @cdev: device
+ * @vma: the new mapping; vm_pgoff encodes region offset + position
+ *
+ * Refuses with -EINVAL a private mapping, a region that cannot be mapped,
+ * and a range that does not lie wholly inside the region.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vslice_region_mmap(struct vslice_core_dev *cdev,
+		       struct vm_area_struct *vma)
+{
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+	const struct vslice_region *r;
+	u64 pos, end;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	/* vm_pgoff << PAGE_SHIFT must not wrap */
+	if (vma->vm_pgoff > (U64_MAX >> PAGE_SHIFT))
+		return -EINVAL;
+	r = vslice_region_get(cdev, VSLICE_OFFSET_TO_INDEX(off));
+	pos = off & VSLICE_OFFSET_MASK;
+	if (!r || !r->ops->mmap || !(r->flags & VFIO_REGION_INFO_FLAG_MMAP))
+		return -EINVAL;
+	if (check_add_overflow(pos, len, &end) || end > r->size)
+		return -EINVAL;
+
+	return r->ops->mmap(cdev, r, vma, pos);
+}
+
+static int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
+				  const struct vslice_region *r, void *buf,
+				  u64 pos, size_t count, bool write)
+{
+	if (write)
+		memcpy_toio(r->iomem + pos, buf, count);
+	else
+		memcpy_fromio(buf, r->iomem + pos, count);
+	return 0;
+}
+
+/*
+ * The whole range is mapped at once: the window never moves while the
+ * device exists, and removal waits for the last mapping (each holds the
+ * device file open), so nothing needs revoking.
+ */
+static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
+				    const struct vslice_region *r,
+				    struct vm_area_struct *vma, u64 pos)
+{
+	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
+	vslice_compat_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+				   VM_DONTDUMP);
+	return io_remap_pfn_range(vma, vma->vm_start,
+				  PHYS_PFN(r->phys + pos),
+				  vma->vm_end - vma->vm_start,
+				  vma->vm_page_prot);
+}
+
+const struct vslice_region_ops vslice_region_iomem_ops = {
+	.rw	= vslice_region_iomem_rw,
+	.mmap	= vslice_region_iomem_mmap,
+};

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vslice core: the device-agnostic half of vslice.
+ *
+ * A device model (mdev/) embeds a struct vslice_core_dev, describes its
+ * regions in the region table, fills the virtual config space and provides
+ * a few model callbacks.  The core implements struct vfio_device_ops once
+ * and routes every access through that table.  Nothing in this header
+ * knows which device is being modelled.
+ */
+#ifndef VSLICE_CORE_H
+#define VSLICE_CORE_H
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/pci_regs.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+struct eventfd_ctx;
+struct vm_area_struct;
+struct vslice_core_dev;
+
+/* Region offsets in the device fd, as vfio-pci lays them out. */
+#define VSLICE_OFFSET_SHIFT		40
+#define VSLICE_OFFSET_MASK		(BIT_ULL(VSLICE_OFFSET_SHIFT) - 1)
+#define VSLICE_INDEX_TO_OFFSET(index)	((u64)(index) << VSLICE_OFFSET_SHIFT)
+#define VSLICE_OFFSET_TO_INDEX(off)	((off) >> VSLICE_OFFSET_SHIFT)
+
+/* PCI regions plus room for device-specific ones (EDID, display, ...). */
+#define VSLICE_MAX_REGIONS		(VFIO_PCI_NUM_REGIONS + 4)
+
+/* Conventional PCI config space: the device is not PCIe. */
+#define VSLICE_CFG_SIZE			PCI_CFG_SPACE_SIZE
+
+struct vslice_region;
+
+/**
+ * struct vslice_region_ops - callbacks of one region
+ * @rw: trapped access of @count bytes at @pos, relative to the region start.
+ *	The core has already checked that [@pos, @pos + @count) lies inside
+ *	the region and that the region allows the direction.  @buf is a
+ *	kernel buffer: the callback never touches user memory, so it may
+ *	hold locks that a fault on a mapping of this device would need.
+ *	Returns 0 or a negative errno.
+ * @mmap: map [@pos, @pos + vma size) of the region into @vma.  The core has
+ *	checked that the mapping is shared and lies inside the region.
+ *	Returns 0 or a negative errno.
+ */
+struct vslice_region_ops {
+	int (*rw)(struct vslice_core_dev *cdev, const struct vslice_region *r,
+		  void *buf, u64 pos, size_t count, bool write);
+	int (*mmap)(struct vslice_core_dev *cdev, const struct vslice_region *r,
+		    struct vm_area_struct *vma, u64 pos);
+};
+
+/**
+ * struct vslice_region - one entry of the region table
+ * @size: size in bytes; 0 for an absent region
+ * @flags: VFIO_REGION_INFO_FLAG_READ / _WRITE / _MMAP
+ * @type: VFIO_REGION_INFO_CAP_TYPE type, 0 for none
+ * @subtype: VFIO_REGION_INFO_CAP_TYPE subtype
+ * @ops: callbacks; NULL for an absent region
+ * @iomem: for &vslice_region_iomem_ops: the device memory, mapped
+ * @phys: for &vslice_region_iomem_ops: its bus address, for user mappings
+ *
+ * GET_REGION_INFO, read/write and mmap all read this one description.
+ */
+struct vslice_region {
+	u64 size;
+	u32 flags;
+	u32 type;
+	u32 subtype;
+	const struct vslice_region_ops *ops;
+	void __iomem *iomem;
+	phys_addr_t phys;
+};
+
+/*
+ * A window straight onto device memory (@iomem/@phys of the region):
+ * trapped accesses copy to and from it, mmap maps its pages
+ * write-combining, with no further trap.
+ */
+extern const struct vslice_region_ops vslice_region_iomem_ops;
+
+/**
+ * vslice_access_size() - width of the next piece of a split access
+ * @pos: position of the piece
+ * @count: bytes left
+ *
+ * Register files are accessed in naturally aligned pieces of 4, 2 or 1
+ * bytes, the way a CPU's or QEMU's memory core splits an access.
+ *
+ * Return: 4, 2 or 1.
+ */
+static inline unsigned int vslice_access_size(u64 pos, size_t count)
+{
+	if (count >= 4 && IS_ALIGNED(pos, 4))
+		return 4;
+	if (count >= 2 && IS_ALIGNED(pos, 2))
+		return 2;
+	return 1;
+}
+
+/**
+ * struct vslice_cfg - virtual PCI config space
+ * @val: current contents, in bus (little-endian) byte order
+ * @init: power-on contents, restored by a reset
+ * @wmask: per-bit write mask: 1 = the user may change the bit
+ * @w1cmask: per-bit write-one-to-clear mask
+ *
+ * Protected by the owning device's &vslice_core_dev.lock.
+ */
+struct vslice_cfg {
+	u8 val[VSLICE_CFG_SIZE];
+	u8 init[VSLICE_CFG_SIZE];
+	u8 wmask[VSLICE_CFG_SIZE];
+	u8 w1cmask[VSLICE_CFG_SIZE];
+};
+
+/**
+ * struct vslice_cfg_bar - a BAR as the model wants it presented
+ * @size: size in bytes, a power of two of at least 16; 0 = no BAR
+ * @flags: the read-only low bits (PCI_BASE_ADDRESS_SPACE_IO, _MEM_TYPE_64,
+ *	   _MEM_PREFETCH)
+ */
+struct vslice_cfg_bar {
+	u64 size;
+	u32 flags;
+};
+
+/**
+ * struct vslice_cfg_desc - identity of the emulated PCI function
+ * @vendor: vendor ID
+ * @device: device ID
+ * @subsys_vendor: subsystem vendor ID
+ * @subsys_device: subsystem ID
+ * @class: 24-bit class code (base class, sub-class, prog-if)
+ * @revision: revision ID
+ * @bars: the six standard BARs (a 64-bit BAR uses the next slot too)
+ */
+struct vslice_cfg_desc {
+	u16 vendor;
+	u16 device;
+	u16 subsys_vendor;
+	u16 subsys_device;
+	u32 class;
+	u8 revision;
+	struct vslice_cfg_bar bars[PCI_STD_NUM_BARS];
+};
+
+/**
+ * struct vslice_model_ops - what a device model adds to the core
+ * @open: called on the first open of the device, after the core reset the
+ *	  config space; may be NULL.  Returns 0 or a negative errno.
+ * @close: called on the last close; may be NULL.
+ * @reset: restore the model's power-on state (VFIO_DEVICE_RESET and
+ *	   open); called with &vslice_core_dev.lock held.
+ * @query_plane: answer VFIO_DEVICE_QUERY_GFX_PLANE for a non-probe query
+ *		 of the kind in @plane->flags; NULL if the device has no
+ *		 display.  Returns 0 or a negative errno.
+ * @release: free the model's part of the device; called once, when the
+ *	     last reference to the vfio_device goes.
+ */
+struct vslice_model_ops {
+	int (*open)(struct vslice_core_dev *cdev);
+	void (*close)(struct vslice_core_dev *cdev);
+	void (*reset)(struct vslice_core_dev *cdev);
+	int (*query_plane)(struct vslice_core_dev *cdev,
+			   struct vfio_device_gfx_plane_info *plane);
+	void (*release)(struct vslice_core_dev *cdev);
+};
+
+/**
+ * struct vslice_core_stats - counters of one device, for sysfs and tests
+ * @trapped: read/write calls on the device fd (trapped accesses)
+ * @resets: VFIO_DEVICE_RESET calls
+ * @opens: first opens of the device
+ */
+struct vslice_core_stats {
+	atomic64_t trapped;
+	atomic64_t resets;
+	atomic64_t opens;
+};
+
+/**
+ * struct vslice_core_dev - a vfio device served by the vslice core
+ * @vdev: the vfio device; must stay first (vfio_alloc_device() checks it)
+ * @model: the model's callbacks, set before registration
+ * @lock: serialises the emulated state: @cfg, the model's register file
+ *	  and @req_trigger.  Never held while touching user memory.
+ * @cfg: virtual config space
+ * @regions: the region table
+ * @num_regions: number of entries of @regions reported to the user
+ * @req_trigger: eventfd of the request interrupt, or NULL
+ * @stats: counters
+ */
+struct vslice_core_dev {
+	struct vfio_device vdev;
+	const struct vslice_model_ops *model;
+	struct mutex lock;
+	struct vslice_cfg cfg;
+	struct vslice_region regions[VSLICE_MAX_REGIONS];
+	u32 num_regions;
+	struct eventfd_ctx *req_trigger;
+	struct vslice_core_stats stats;
+};
+
+extern const struct vfio_device_ops vslice_core_vfio_ops;
+
+static inline struct vslice_core_dev *
+vslice_core_from_vdev(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vslice_core_dev, vdev);
+}
+
+void vslice_core_init(struct vslice_core_dev *cdev,
+		      const struct vslice_model_ops *model);
+void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
+			    const struct vslice_region *region);
+
+void vslice_cfg_init(struct vslice_cfg *cfg,
+		     const struct vslice_cfg_desc *desc);
+void vslice_cfg_reset(struct vslice_cfg *cfg);
+void vslice_cfg_rw(struct vslice_cfg *cfg, void *buf, u32 pos, u32 count,
+		   bool write);
+
+#endif /* VSLICE_CORE_H */
