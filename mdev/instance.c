@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vslice instances: the mdev driver.
+ *
+ * create: allocate the vfio device, build the bochs model, take a clean
+ * slice, register.  remove: unregister (the vfio core asks the user to let
+ * go and waits: every mapping of the slice holds the device file, so none
+ * is left afterwards), return the slice to be cleared, drop the device.
+ */
+
+#include <linux/mdev.h>
+#include <linux/module.h>
+#include <linux/sysfs.h>
+
+#include "vslice.h"
+
+static int vslice_mdev_probe(struct mdev_device *mdev)
+{
+	struct vslice_parent *parent = vslice_parent_from_mtype(mdev->type);
+	struct vslice_type *type = vslice_type_from_mtype(mdev->type);
+	struct vslice_inst *inst;
+	int ret;
+
+	inst = vfio_alloc_device(vslice_inst, core.vdev, &mdev->dev,
+				 &vslice_core_vfio_ops);
+	if (IS_ERR(inst))
+		return PTR_ERR(inst);
+	inst->parent = parent;
+	inst->type = type;
+	inst->mdev = mdev;
+	INIT_LIST_HEAD(&inst->node);
+
+	ret = vslice_pool_alloc(&parent->pool, type->size, &inst->slice);
+	if (ret) {
+		dev_info(&mdev->dev, "no room for a %s slice (%d)\n",
+			 type->name, ret);
+		goto err_put_vdev;
+	}
+
+	vslice_bochs_init(inst);
+
+	ret = vfio_register_emulated_iommu_dev(&inst->core.vdev);
+	if (ret)
+		goto err_free_slice;
+
+	dev_set_drvdata(&mdev->dev, inst);
+	mutex_lock(&parent->lock);
+	list_add_tail(&inst->node, &parent->insts);
+	mutex_unlock(&parent->lock);
+	return 0;
+
+err_free_slice:
+	vslice_pool_free(&parent->pool, &inst->slice);
+err_put_vdev:
+	vfio_put_device(&inst->core.vdev);
+	return ret;
+}
+
+static void vslice_mdev_remove(struct mdev_device *mdev)
+{
+	struct vslice_inst *inst = dev_get_drvdata(&mdev->dev);
+	struct vslice_parent *parent = inst->parent;
+
+	mutex_lock(&parent->lock);
+	list_del_init(&inst->node);
+	mutex_unlock(&parent->lock);
+
+	vfio_unregister_group_dev(&inst->core.vdev);
+	vslice_pool_free(&parent->pool, &inst->slice);
+	vfio_put_device(&inst->core.vdev);
+}
+
+/*
+ * Per-instance attributes, in /sys/bus/mdev/devices/UUID/vslice/.  All
+ * read-only: the slice is fixed for the instance's life, and letting
+ * anyone move it would break isolation.
+ */
+static ssize_t vram_offset_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "0x%llx\n", inst->slice.offset);
+}
+static DEVICE_ATTR_RO(vram_offset);
+
+static ssize_t vram_size_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%llu\n", inst->slice.size);
+}
+static DEVICE_ATTR_RO(vram_size);
+
+static ssize_t parent_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%s\n", pci_name(inst->parent->pdev));
+}
+static DEVICE_ATTR_RO(parent);
+
+#define VSLICE_STAT_ATTR(name)						\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	struct vslice_inst *inst = dev_get_drvdata(dev);		\
+									\
+	return sysfs_emit(buf, "%lld\n",				\
+			  atomic64_read(&inst->core.stats.name));	\
+}									\
+static DEVICE_ATTR_RO(name)
+
+VSLICE_STAT_ATTR(trapped);
+VSLICE_STAT_ATTR(resets);
+VSLICE_STAT_ATTR(opens);
+
+static struct attribute *vslice_inst_attrs[] = {
+	&dev_attr_vram_offset.attr,
+	&dev_attr_vram_size.attr,
+	&dev_attr_parent.attr,
+	&dev_attr_trapped.attr,
+	&dev_attr_resets.attr,
+	&dev_attr_opens.attr,
+	NULL
+};
+
+static const struct attribute_group vslice_inst_group = {
+	.name	= VSLICE_NAME,
+	.attrs	= vslice_inst_attrs,
+};
+
+static const struct attribute_group *vslice_inst_groups[] = {
+	&vslice_inst_group,
+	NULL
+};
+
+struct mdev_driver vslice_mdev_driver = {
+	.device_api		= VFIO_DEVICE_API_PCI_STRING,
+	.driver = {
+		.name		= VSLICE_NAME,
+		.owner		= THIS_MODULE,
+		.mod_name	= KBUILD_MODNAME,
+		.dev_groups	= vslice_inst_groups,
+	},
+	.probe			= vslice_mdev_probe,
+	.remove			= vslice_mdev_remove,
+	.get_available		= vslice_type_available,
+	.show_description	= vslice_type_description,
+};
