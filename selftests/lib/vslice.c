@@ -1,0 +1,588 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vslice selftest library.  See vslice.h.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "vslice.h"
+
+#define SYS_PCI		"/sys/bus/pci"
+#define SYS_MDEV	"/sys/bus/mdev/devices"
+
+/* Which bochs-display plays which role: by BDF order, first = parent. */
+#define VSLICE_PARENT_INDEX	0
+#define VSLICE_SPARE_INDEX	1
+
+int vslice_sysfs_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return 0;
+}
+
+int vslice_sysfs_write(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+long long vslice_sysfs_read_ll(const char *path)
+{
+	char buf[64];
+	int ret;
+
+	ret = vslice_sysfs_read(path, buf, sizeof(buf));
+	if (ret)
+		VSLICE_FAIL("reading %s: %d", path, ret);
+	return strtoll(buf, NULL, 0);
+}
+
+bool vslice_module_loaded(void)
+{
+	return access("/sys/module/vslice", F_OK) == 0;
+}
+
+/*
+ * modprobe finds vslice where the test bed installed it (with its
+ * dependencies); $VSLICE_KO is the fallback for a bare insmod.
+ */
+int vslice_module_load(void)
+{
+	const char *ko = getenv("VSLICE_KO");
+	int fd, ret;
+
+	if (vslice_module_loaded())
+		return 0;
+	if (system("modprobe vslice 2>/dev/null") == 0 && vslice_module_loaded())
+		return 0;
+	if (!ko)
+		return -ENOENT;
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int vslice_module_unload(void)
+{
+	if (!vslice_module_loaded())
+		return 0;
+	return syscall(SYS_delete_module, "vslice", O_NONBLOCK) ? -errno : 0;
+}
+
+static int vslice_cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int vslice_bochs_list(char bdfs[][VSLICE_BDF_LEN], int max)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(SYS_PCI "/devices");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), SYS_PCI "/devices/%s/vendor",
+			 de->d_name);
+		if (vslice_sysfs_read_ll(path) != VSLICE_BOCHS_VENDOR)
+			continue;
+		snprintf(path, sizeof(path), SYS_PCI "/devices/%s/device",
+			 de->d_name);
+		if (vslice_sysfs_read_ll(path) != VSLICE_BOCHS_DEVICE)
+			continue;
+		snprintf(bdfs[n++], VSLICE_BDF_LEN, "%s", de->d_name);
+	}
+	closedir(dir);
+	qsort(bdfs, n, VSLICE_BDF_LEN, vslice_cmp_str);
+	return n;
+}
+
+int vslice_driver_of(const char *bdf, char *drv, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), SYS_PCI "/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	snprintf(drv, len, "%s", strrchr(link, '/') + 1);
+	return 0;
+}
+
+int vslice_unbind(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_PCI "/devices/%s/driver/unbind", bdf);
+	if (access(path, F_OK))
+		return 0;
+	return vslice_sysfs_write(path, bdf);
+}
+
+/*
+ * The documented way to hand a device to a driver that does not claim
+ * it by itself: driver_override, unbind from whoever has it, reprobe.
+ * @driver "" clears the override.
+ */
+int vslice_bind(const char *bdf, const char *driver)
+{
+	char path[PATH_MAX], cur[64];
+	int ret;
+
+	snprintf(path, sizeof(path), SYS_PCI "/devices/%s/driver_override",
+		 bdf);
+	ret = vslice_sysfs_write(path, *driver ? driver : "\n");
+	if (ret)
+		return ret;
+	if (!vslice_driver_of(bdf, cur, sizeof(cur)) && !strcmp(cur, driver))
+		return 0;
+	ret = vslice_unbind(bdf);
+	if (ret)
+		return ret;
+	if (!*driver)
+		return 0;
+	ret = vslice_sysfs_write(SYS_PCI "/drivers_probe", bdf);
+	if (ret)
+		return ret;
+	if (vslice_driver_of(bdf, cur, sizeof(cur)) || strcmp(cur, driver))
+		return -ENODEV;
+	return 0;
+}
+
+static const char *vslice_bochs_nth(int index)
+{
+	static char bdfs[VSLICE_MAX_BOCHS][VSLICE_BDF_LEN];
+	int n = vslice_bochs_list(bdfs, VSLICE_MAX_BOCHS);
+
+	return n > index ? bdfs[index] : NULL;
+}
+
+const char *vslice_parent(void)
+{
+	const char *bdf = vslice_bochs_nth(VSLICE_PARENT_INDEX);
+	char drv[64];
+	int ret;
+
+	if (!bdf)
+		return NULL;
+	ret = vslice_module_load();
+	if (ret)
+		VSLICE_FAIL("loading vslice: %d", ret);
+	if (!vslice_driver_of(bdf, drv, sizeof(drv)) && !strcmp(drv, "vslice"))
+		return bdf;
+	ret = vslice_bind(bdf, "vslice");
+	if (ret)
+		VSLICE_FAIL("binding %s to vslice: %d", bdf, ret);
+	return bdf;
+}
+
+const char *vslice_spare(void)
+{
+	return vslice_bochs_nth(VSLICE_SPARE_INDEX);
+}
+
+int vslice_types(const char *parent, char names[][64], int max)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), SYS_PCI "/devices/%s/mdev_supported_types",
+		 parent);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)) && n < max)
+		if (de->d_name[0] != '.')
+			snprintf(names[n++], 64, "%s", de->d_name);
+	closedir(dir);
+	qsort(names, n, 64, vslice_cmp_str);
+	return n;
+}
+
+int vslice_type_attr(const char *parent, const char *type, const char *attr,
+		     char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path),
+		 SYS_PCI "/devices/%s/mdev_supported_types/%s/%s",
+		 parent, type, attr);
+	return vslice_sysfs_read(path, buf, len);
+}
+
+long long vslice_type_available(const char *parent, const char *type)
+{
+	char buf[64];
+	int ret;
+
+	ret = vslice_type_attr(parent, type, "available_instances", buf,
+			       sizeof(buf));
+	if (ret)
+		VSLICE_FAIL("available_instances of %s: %d", type, ret);
+	return strtoll(buf, NULL, 0);
+}
+
+int vslice_create(const char *parent, const char *type,
+		  char uuid[VSLICE_UUID_LEN])
+{
+	char path[PATH_MAX];
+	int ret;
+
+	ret = vslice_sysfs_read("/proc/sys/kernel/random/uuid", uuid,
+				VSLICE_UUID_LEN);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path),
+		 SYS_PCI "/devices/%s/mdev_supported_types/%s/create",
+		 parent, type);
+	return vslice_sysfs_write(path, uuid);
+}
+
+void vslice_create_assert(const char *parent, const char *type,
+			  char uuid[VSLICE_UUID_LEN])
+{
+	int ret = vslice_create(parent, type, uuid);
+
+	if (ret)
+		VSLICE_FAIL("creating a %s instance on %s: %d", type, parent,
+			    ret);
+}
+
+int vslice_remove(const char *uuid)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_MDEV "/%s/remove", uuid);
+	return vslice_sysfs_write(path, "1");
+}
+
+/* Calls @fn on each instance of @parent; returns how many there were. */
+static int vslice_for_each_inst(const char *parent,
+				int (*fn)(const char *uuid))
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	struct dirent *de;
+	int n = 0, ret;
+	DIR *dir;
+
+	dir = opendir(SYS_MDEV);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		ssize_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), SYS_MDEV "/%s", de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len < 0)
+			continue;
+		link[len] = '\0';
+		if (!strstr(link, parent))
+			continue;
+		n++;
+		if (fn) {
+			ret = fn(de->d_name);
+			if (ret) {
+				closedir(dir);
+				return ret;
+			}
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+int vslice_remove_all(const char *parent)
+{
+	int ret = vslice_for_each_inst(parent, vslice_remove);
+
+	return ret < 0 ? ret : 0;
+}
+
+int vslice_inst_count(const char *parent)
+{
+	return vslice_for_each_inst(parent, NULL);
+}
+
+int vslice_dev_open(struct vslice_dev *dev, const char *uuid)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	int ret;
+
+	dev->container = dev->group = dev->fd = -1;
+	if (uuid != dev->uuid)
+		snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid);
+
+	snprintf(path, sizeof(path), SYS_MDEV "/%s/iommu_group", uuid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+
+	dev->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (dev->container < 0)
+		goto err;
+	dev->group = open(path, O_RDWR | O_CLOEXEC);
+	if (dev->group < 0)
+		goto err;
+	if (ioctl(dev->group, VFIO_GROUP_GET_STATUS, &status))
+		goto err;
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		errno = EBUSY;
+		goto err;
+	}
+	if (ioctl(dev->group, VFIO_GROUP_SET_CONTAINER, &dev->container))
+		goto err;
+	if (ioctl(dev->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		goto err;
+	dev->fd = ioctl(dev->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
+	if (dev->fd < 0)
+		goto err;
+	return 0;
+
+err:
+	ret = -errno;
+	vslice_dev_close(dev);
+	return ret;
+}
+
+void vslice_dev_open_assert(struct vslice_dev *dev, const char *uuid)
+{
+	int ret = vslice_dev_open(dev, uuid);
+
+	if (ret)
+		VSLICE_FAIL("opening %s through VFIO: %d", uuid, ret);
+}
+
+void vslice_dev_close(struct vslice_dev *dev)
+{
+	if (dev->fd >= 0)
+		close(dev->fd);
+	if (dev->group >= 0)
+		close(dev->group);
+	if (dev->container >= 0)
+		close(dev->container);
+	dev->fd = dev->group = dev->container = -1;
+}
+
+void vslice_region_info(int fd, uint32_t index, struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info))
+		VSLICE_FAIL("GET_REGION_INFO %u", index);
+}
+
+uint32_t vslice_cfg_read(int fd, uint32_t off, unsigned int size)
+{
+	uint32_t val = 0;
+	ssize_t n;
+
+	n = pread(fd, &val, size,
+		  VSLICE_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off);
+	if (n != (ssize_t)size)
+		VSLICE_FAIL("config read of %u at 0x%x returned %zd", size,
+			    off, n);
+	return val;	/* little-endian host: bytes in bus order */
+}
+
+void vslice_cfg_write(int fd, uint32_t off, unsigned int size, uint32_t val)
+{
+	ssize_t n;
+
+	n = pwrite(fd, &val, size,
+		   VSLICE_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off);
+	if (n != (ssize_t)size)
+		VSLICE_FAIL("config write of %u at 0x%x returned %zd", size,
+			    off, n);
+}
+
+int vslice_inst_attr(const char *uuid, const char *attr, char *buf,
+		     size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_MDEV "/%s/vslice/%s", uuid, attr);
+	return vslice_sysfs_read(path, buf, len);
+}
+
+long long vslice_inst_attr_ll(const char *uuid, const char *attr)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_MDEV "/%s/vslice/%s", uuid, attr);
+	return vslice_sysfs_read_ll(path);
+}
+
+/*
+ * The parent's whole VRAM through sysfs, the way an administrator (or a
+ * test) can look at it.  The kernel refuses this for a BAR a driver has
+ * claimed unless booted with iomem=relaxed, as the test bed does.
+ */
+void *vslice_map_parent_vram(const char *parent, size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), SYS_PCI "/devices/%s/resource0", parent);
+	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st))
+		VSLICE_FAIL("opening %s", path);
+	p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		VSLICE_FAIL("mapping %s (needs iomem=relaxed)", path);
+	*len = st.st_size;
+	return p;
+}
+
+void *vslice_map_bar0(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       VSLICE_REGION_OFFSET(VFIO_PCI_BAR0_REGION_INDEX));
+
+	if (p == MAP_FAILED)
+		VSLICE_FAIL("mapping %zu bytes of BAR0", len);
+	return p;
+}
+
+/* A pattern no two seeds or offsets share: a cheap hash of both. */
+static inline uint64_t vslice_pattern(uint64_t seed, uint64_t i)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + i;
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return x ^ (x >> 29);
+}
+
+void vslice_fill(void *p, size_t len, uint64_t seed)
+{
+	volatile uint64_t *q = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		q[i] = vslice_pattern(seed, i);
+	__sync_synchronize();	/* drain write-combining buffers */
+}
+
+/* Offset of the first byte that differs from the pattern, or -1. */
+long long vslice_check(const void *p, size_t len, uint64_t seed)
+{
+	const volatile uint64_t *q = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (q[i] != vslice_pattern(seed, i))
+			return i * 8;
+	return -1;
+}
+
+long long vslice_check_zero(const void *p, size_t len)
+{
+	const volatile uint64_t *q = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (q[i])
+			return i * 8;
+	return -1;
+}
+
+/* /dev/kmsg, positioned after everything logged so far. */
+int vslice_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		VSLICE_FAIL("opening /dev/kmsg");
+	lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+static const char * const vslice_kmsg_bad[] = {
+	"WARNING:", "BUG:", "Oops", "Call Trace", "general protection",
+	"UBSAN", "KASAN", "kmemleak", "possible circular", "refcount_t",
+	"lockdep", "INFO: task",
+};
+
+/* Counts (and prints) the records logged since @fd was opened or last read
+ * that look like a kernel problem.
+ */
+int vslice_kmsg_bad_lines(int fd)
+{
+	char rec[8192];
+	unsigned int i;
+	int bad = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: keep going */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		for (i = 0; i < sizeof(vslice_kmsg_bad) / sizeof(vslice_kmsg_bad[0]); i++) {
+			if (strstr(rec, vslice_kmsg_bad[i])) {
+				fprintf(stderr, "# kernel: %s", strchr(rec, ';') ? strchr(rec, ';') + 1 : rec);
+				bad++;
+				break;
+			}
+		}
+	}
+	return bad;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vslice selftest library: find and bind the parent, create and remove
+ * instances, open them through VFIO, read sysfs and the kernel log.
+ *
+ * Helpers named *_assert() (and the region and config accessors) fail the
+ * calling test on any error, so that test bodies stay short; the others
+ * return 0 or -errno for tests that check the error itself.
+ */
+#ifndef VSLICE_SELFTEST_LIB_H
+#define VSLICE_SELFTEST_LIB_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <linux/vfio.h>
+
+#include "kselftest.h"
+
+#define VSLICE_UUID_LEN		37
+#define VSLICE_BDF_LEN		16
+#define VSLICE_MAX_BOCHS	8
+
+#define VSLICE_BOCHS_VENDOR	0x1234
+#define VSLICE_BOCHS_DEVICE	0x1111
+#define VSLICE_SUBSYS_VENDOR	0x1234
+#define VSLICE_SUBSYS_DEVICE	0x5653
+
+#define VSLICE_MIB		(1024ULL * 1024)
+#define VSLICE_REGION_OFFSET(index)	((uint64_t)(index) << 40)
+
+/* Print where and why, then fail the test (it runs in its own process). */
+#define VSLICE_FAIL(...) do {						\
+	fprintf(stderr, "%s:%u: ", __FILE__, __LINE__);		\
+	fprintf(stderr, __VA_ARGS__);					\
+	fprintf(stderr, " [errno %d: %s]\n", errno, strerror(errno));	\
+	exit(KSFT_FAIL);						\
+} while (0)
+
+#define VSLICE_ASSERT(cond, ...) do {					\
+	if (!(cond))							\
+		VSLICE_FAIL("assertion '" #cond "' failed: " __VA_ARGS__); \
+} while (0)
+
+/**
+ * struct vslice_dev - an instance opened through the VFIO group API
+ * @container: /dev/vfio/vfio
+ * @group: /dev/vfio/N
+ * @fd: the device
+ * @uuid: the instance
+ */
+struct vslice_dev {
+	int container;
+	int group;
+	int fd;
+	char uuid[VSLICE_UUID_LEN];
+};
+
+/* sysfs */
+int vslice_sysfs_read(const char *path, char *buf, size_t len);
+int vslice_sysfs_write(const char *path, const char *val);
+long long vslice_sysfs_read_ll(const char *path);
+
+/* module and parents */
+int vslice_module_load(void);
+int vslice_module_unload(void);
+bool vslice_module_loaded(void);
+int vslice_bochs_list(char bdfs[][VSLICE_BDF_LEN], int max);
+int vslice_driver_of(const char *bdf, char *drv, size_t len);
+int vslice_bind(const char *bdf, const char *driver);
+int vslice_unbind(const char *bdf);
+const char *vslice_parent(void);
+const char *vslice_spare(void);
+
+/* types and instances */
+int vslice_types(const char *parent, char names[][64], int max);
+int vslice_type_attr(const char *parent, const char *type, const char *attr,
+		     char *buf, size_t len);
+long long vslice_type_available(const char *parent, const char *type);
+int vslice_create(const char *parent, const char *type,
+		  char uuid[VSLICE_UUID_LEN]);
+void vslice_create_assert(const char *parent, const char *type,
+			  char uuid[VSLICE_UUID_LEN]);
+int vslice_remove(const char *uuid);
+int vslice_remove_all(const char *parent);
+int vslice_inst_count(const char *parent);
+
+/* VFIO */
+int vslice_dev_open(struct vslice_dev *dev, const char *uuid);
+void vslice_dev_open_assert(struct vslice_dev *dev, const char *uuid);
+void vslice_dev_close(struct vslice_dev *dev);
+void vslice_region_info(int fd, uint32_t index, struct vfio_region_info *info);
+uint32_t vslice_cfg_read(int fd, uint32_t off, unsigned int size);
+void vslice_cfg_write(int fd, uint32_t off, unsigned int size, uint32_t val);
+
+/* instance attributes and VRAM */
+int vslice_inst_attr(const char *uuid, const char *attr, char *buf,
+		     size_t len);
+long long vslice_inst_attr_ll(const char *uuid, const char *attr);
+void *vslice_map_parent_vram(const char *parent, size_t *len);
+void *vslice_map_bar0(int fd, size_t len);
+void vslice_fill(void *p, size_t len, uint64_t seed);
+long long vslice_check(const void *p, size_t len, uint64_t seed);
+long long vslice_check_zero(const void *p, size_t len);
+
+/* kernel log */
+int vslice_kmsg_open(void);
+int vslice_kmsg_bad_lines(int fd);
+
+#endif /* VSLICE_SELFTEST_LIB_H */
