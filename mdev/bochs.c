@@ -72,35 +72,42 @@ static void vslice_bochs_vga_read_locked(struct vslice_inst *inst,
 		inst->regs.vga_att_index = true;
 }
 
-/* One naturally aligned access of 1, 2 or 4 bytes at @off. */
+static bool vslice_bochs_in(unsigned int off, unsigned int base,
+			    unsigned int size)
+{
+	return off >= base && off < base + size;
+}
+
+/*
+ * One naturally aligned access of 1, 2 or 4 bytes at @off.  A 4-byte
+ * access in the DISPI block is two 16-bit register accesses; one that
+ * starts on the last register reads the unassigned space after it.
+ */
 static u32 vslice_bochs_mmio_read_locked(struct vslice_inst *inst,
 					 unsigned int off, unsigned int size)
 {
-	unsigned int i;
+	unsigned int i, reg;
 	u32 val = 0;
 
-	if (off < VSLICE_EDID_OFFSET + VSLICE_EDID_SIZE)
+	if (vslice_bochs_in(off, VSLICE_EDID_OFFSET, VSLICE_EDID_SIZE))
 		return 0;
 
-	if (off >= VSLICE_VGA_OFFSET &&
-	    off < VSLICE_VGA_OFFSET + VSLICE_VGA_SIZE) {
+	if (vslice_bochs_in(off, VSLICE_VGA_OFFSET, VSLICE_VGA_SIZE)) {
 		for (i = 0; i < size; i++)
 			vslice_bochs_vga_read_locked(inst,
-						     off + i - VSLICE_VGA_OFFSET);
+						     off - VSLICE_VGA_OFFSET + i);
 		return VSLICE_MMIO_UNASSIGNED;
 	}
 
-	if (off >= VSLICE_DISPI_OFFSET &&
-	    off < VSLICE_DISPI_OFFSET + VSLICE_DISPI_SIZE) {
-		for (i = 0; i < size; i += 2)
-			val |= (u32)vslice_bochs_dispi_read_locked(inst,
-					(off + i - VSLICE_DISPI_OFFSET) / 2)
+	if (vslice_bochs_in(off, VSLICE_DISPI_OFFSET, VSLICE_DISPI_SIZE)) {
+		reg = (off - VSLICE_DISPI_OFFSET) / 2;
+		for (i = 0; i < size; i += 2, reg++)
+			val |= (u32)vslice_bochs_dispi_read_locked(inst, reg)
 			       << (i * 8);
 		return val;
 	}
 
-	if (off >= VSLICE_QEXT_OFFSET &&
-	    off < VSLICE_QEXT_OFFSET + VSLICE_QEXT_SIZE) {
+	if (vslice_bochs_in(off, VSLICE_QEXT_OFFSET, VSLICE_QEXT_SIZE)) {
 		if (size != 4)
 			return 0;
 		if (off - VSLICE_QEXT_OFFSET == VSLICE_QEXT_REG_SIZE)
@@ -116,23 +123,21 @@ static void vslice_bochs_mmio_write_locked(struct vslice_inst *inst,
 					   unsigned int off, unsigned int size,
 					   u32 val)
 {
-	unsigned int i;
+	unsigned int i, reg;
 
-	if (off >= VSLICE_VGA_OFFSET &&
-	    off < VSLICE_VGA_OFFSET + VSLICE_VGA_SIZE) {
+	if (vslice_bochs_in(off, VSLICE_VGA_OFFSET, VSLICE_VGA_SIZE)) {
 		for (i = 0; i < size; i++)
 			vslice_bochs_vga_write_locked(inst,
-						      off + i - VSLICE_VGA_OFFSET,
+						      off - VSLICE_VGA_OFFSET + i,
 						      val >> (i * 8));
 		return;
 	}
 
-	if (off >= VSLICE_DISPI_OFFSET &&
-	    off < VSLICE_DISPI_OFFSET + VSLICE_DISPI_SIZE) {
-		for (i = 0; i < size; i += 2)
-			vslice_bochs_dispi_write_locked(inst,
-					(off + i - VSLICE_DISPI_OFFSET) / 2,
-					val >> (i * 8));
+	if (vslice_bochs_in(off, VSLICE_DISPI_OFFSET, VSLICE_DISPI_SIZE)) {
+		reg = (off - VSLICE_DISPI_OFFSET) / 2;
+		for (i = 0; i < size; i += 2, reg++)
+			vslice_bochs_dispi_write_locked(inst, reg,
+							val >> (i * 8));
 		return;
 	}
 

@@ -102,20 +102,37 @@ static ssize_t parent_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(parent);
 
-#define VSLICE_STAT_ATTR(name)						\
-static ssize_t name##_show(struct device *dev,				\
-			   struct device_attribute *attr, char *buf)	\
-{									\
-	struct vslice_inst *inst = dev_get_drvdata(dev);		\
-									\
-	return sysfs_emit(buf, "%lld\n",				\
-			  atomic64_read(&inst->core.stats.name));	\
-}									\
-static DEVICE_ATTR_RO(name)
+static ssize_t vslice_stat_show(char *buf, atomic64_t *counter)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(counter));
+}
 
-VSLICE_STAT_ATTR(trapped);
-VSLICE_STAT_ATTR(resets);
-VSLICE_STAT_ATTR(opens);
+static ssize_t trapped_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return vslice_stat_show(buf, &inst->core.stats.trapped);
+}
+static DEVICE_ATTR_RO(trapped);
+
+static ssize_t resets_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return vslice_stat_show(buf, &inst->core.stats.resets);
+}
+static DEVICE_ATTR_RO(resets);
+
+static ssize_t opens_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return vslice_stat_show(buf, &inst->core.stats.opens);
+}
+static DEVICE_ATTR_RO(opens);
 
 static struct attribute *vslice_inst_attrs[] = {
 	&dev_attr_vram_offset.attr,

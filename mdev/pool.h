@@ -43,6 +43,7 @@ struct vslice_slice {
  * @scrub_work: clears @dirty in the background
  */
 struct vslice_pool {
+	/* protects mm, used, dirty and scrubbing */
 	struct mutex lock;
 	struct vslice_buddy mm;
 	void __iomem *vram;

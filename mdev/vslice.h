@@ -98,7 +98,7 @@ struct vslice_type {
  * @vram: BAR0 mapped write-combining, for scrubbing and trapped access
  * @vram_phys: bus address of BAR0, for user mappings of slices
  * @vram_size: usable VRAM (BAR0 size, as the DISPI register confirms)
- * @lock: protects @pool and @insts; taken before any instance's lock
+ * @lock: protects @insts; taken before any instance's or the pool's lock
  * @pool: the VRAM pool slices are carved from
  * @insts: instances of this parent (struct vslice_inst.node)
  * @nr_types: number of valid entries in @types
@@ -112,6 +112,7 @@ struct vslice_parent {
 	void __iomem *vram;
 	phys_addr_t vram_phys;
 	u64 vram_size;
+	/* protects insts; taken before any instance's or the pool's lock */
 	struct mutex lock;
 	struct vslice_pool pool;
 	struct list_head insts;

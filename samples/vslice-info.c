@@ -60,7 +60,7 @@ static void show_sysfs(const char *uuid)
 		*strrchr(link, '/') = '\0';
 		printf("  parent          %s\n", strrchr(link, '/') + 1);
 	}
-	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
 		snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/%s",
 			 uuid, attrs[i]);
 		if (!vslice_sysfs_read(path, buf, sizeof(buf)))
@@ -73,7 +73,7 @@ static void show_device(int fd)
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct vfio_region_info region;
 	struct vfio_irq_info irq;
-	uint32_t i;
+	u32 i;
 
 	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &info))
 		VSLICE_FAIL("VFIO_DEVICE_GET_INFO");
@@ -111,7 +111,7 @@ static void show_device(int fd)
 
 static void show_config(int fd)
 {
-	uint8_t cfg[256];
+	u8 cfg[256];
 	unsigned int i;
 
 	if (pread(fd, cfg, sizeof(cfg),
@@ -137,7 +137,7 @@ static void show_config(int fd)
 
 static void show_mode(int fd)
 {
-	uint16_t regs[11];
+	u16 regs[11];
 	unsigned int i;
 
 	if (pread(fd, regs, sizeof(regs), MMIO(0x500)) != sizeof(regs))

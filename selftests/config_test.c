@@ -67,9 +67,9 @@ TEST_F(config, bar_sizing_protocol)
 {
 	static const struct {
 		unsigned int off;
-		uint32_t sized;
+		u32 sized;
 	} bars[] = {
-		{ PCI_BASE_ADDRESS_0, (uint32_t)~(SLICE_SIZE - 1) |
+		{ PCI_BASE_ADDRESS_0, (u32)~(SLICE_SIZE - 1) |
 				      PCI_BASE_ADDRESS_MEM_PREFETCH },
 		{ PCI_BASE_ADDRESS_1, 0 },
 		{ PCI_BASE_ADDRESS_2, ~(4096u - 1) },
@@ -82,7 +82,7 @@ TEST_F(config, bar_sizing_protocol)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bars); i++) {
-		uint32_t orig = vslice_cfg_read(fd, bars[i].off, 4);
+		u32 orig = vslice_cfg_read(fd, bars[i].off, 4);
 
 		vslice_cfg_write(fd, bars[i].off, 4, 0xffffffff);
 		EXPECT_EQ(bars[i].sized, vslice_cfg_read(fd, bars[i].off, 4)) {
@@ -94,7 +94,7 @@ TEST_F(config, bar_sizing_protocol)
 
 	/* An address is kept down to the BAR's alignment. */
 	vslice_cfg_write(fd, PCI_BASE_ADDRESS_0, 4, 0xe1234567);
-	ASSERT_EQ((0xe1234567 & ~(uint32_t)(SLICE_SIZE - 1)) |
+	ASSERT_EQ((0xe1234567 & ~(u32)(SLICE_SIZE - 1)) |
 		  PCI_BASE_ADDRESS_MEM_PREFETCH,
 		  vslice_cfg_read(fd, PCI_BASE_ADDRESS_0, 4));
 }
@@ -113,7 +113,7 @@ TEST_F(config, read_only_fields_stay_read_only)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(ro); i++) {
-		uint32_t before = vslice_cfg_read(fd, ro[i], 1);
+		u32 before = vslice_cfg_read(fd, ro[i], 1);
 
 		vslice_cfg_write(fd, ro[i], 1, ~before & 0xff);
 		EXPECT_EQ(before, vslice_cfg_read(fd, ro[i], 1)) {
@@ -149,7 +149,7 @@ TEST_F(config, command_status_and_scratch_registers)
 
 TEST_F(config, any_width_at_any_offset)
 {
-	uint8_t bytes[CFG_SIZE], all[CFG_SIZE], piece[8];
+	u8 bytes[CFG_SIZE], all[CFG_SIZE], piece[8];
 	unsigned int off, width;
 	int fd = self->dev.fd;
 
@@ -182,7 +182,7 @@ TEST_F(config, any_width_at_any_offset)
 
 TEST_F(config, bad_offsets_and_sizes)
 {
-	uint8_t buf[512];
+	u8 buf[512];
 	int fd = self->dev.fd;
 	void *bad;
 

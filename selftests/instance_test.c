@@ -142,7 +142,7 @@ TEST_F(instance, region_info_matches_bars)
 	struct vfio_region_info info;
 	char uuid[VSLICE_UUID_LEN];
 	struct vslice_dev dev;
-	uint32_t i;
+	u32 i;
 
 	vslice_create_assert(self->bdf, variant->type, uuid);
 	vslice_dev_open_assert(&dev, uuid);
@@ -196,7 +196,7 @@ TEST_F(instance, irq_info)
 	struct vfio_irq_info info;
 	char uuid[VSLICE_UUID_LEN];
 	struct vslice_dev dev;
-	uint32_t i;
+	u32 i;
 
 	vslice_create_assert(self->bdf, variant->type, uuid);
 	vslice_dev_open_assert(&dev, uuid);

@@ -170,8 +170,9 @@ TEST_F(parent, types_and_attributes)
 	ASSERT_EQ(expected, n);
 	for (i = 0; i < (unsigned int)n; i++) {
 		unsigned long long size;
+		int fields = sscanf(names[i], "vslice-%lluM", &size);
 
-		ASSERT_EQ(1, sscanf(names[i], "vslice-%lluM", &size));
+		ASSERT_EQ(1, fields);
 		size *= VSLICE_MIB;
 
 		ASSERT_EQ(0, vslice_type_attr(self->bdf, names[i], "name",

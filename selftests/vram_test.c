@@ -28,7 +28,7 @@
 
 FIXTURE(vram) {
 	const char *bdf;
-	uint8_t *pvram;
+	u8 *pvram;
 	size_t pvram_len;
 	int kmsg;
 };
@@ -52,8 +52,8 @@ FIXTURE_TEARDOWN(vram)
 }
 
 /* Create and open one instance; returns its slice offset. */
-static uint64_t open_inst(const char *bdf, const char *type,
-			  struct vslice_dev *dev)
+static u64 open_inst(const char *bdf, const char *type,
+		     struct vslice_dev *dev)
 {
 	char uuid[VSLICE_UUID_LEN];
 
@@ -65,8 +65,8 @@ static uint64_t open_inst(const char *bdf, const char *type,
 TEST_F(vram, mmap_lands_at_slice_offset)
 {
 	struct vslice_dev dev;
-	uint64_t off = open_inst(self->bdf, "vslice-16M", &dev);
-	uint8_t *bar0;
+	u64 off = open_inst(self->bdf, "vslice-16M", &dev);
+	u8 *bar0;
 
 	ASSERT_EQ(0, off % SZ16M);
 	ASSERT_LE(off + SZ16M, self->pvram_len);
@@ -96,7 +96,7 @@ TEST_F(vram, mmap_lands_at_slice_offset)
 TEST_F(vram, eight_tenants_isolated)
 {
 	struct vslice_dev dev[8];
-	uint64_t off[8];
+	u64 off[8];
 	int i, status;
 	pid_t pid;
 
@@ -108,7 +108,7 @@ TEST_F(vram, eight_tenants_isolated)
 		pid = fork();
 		ASSERT_GE(pid, 0);
 		if (!pid) {
-			uint8_t *bar0 = vslice_map_bar0(dev[i].fd, SZ16M);
+			u8 *bar0 = vslice_map_bar0(dev[i].fd, SZ16M);
 
 			vslice_fill(bar0, SZ16M, 100 + i);
 			_exit(vslice_check(bar0, SZ16M, 100 + i) == -1 ? 0 : 1);
@@ -121,7 +121,7 @@ TEST_F(vram, eight_tenants_isolated)
 
 	/* ...and each slice holds its own tenant's bytes only. */
 	for (i = 0; i < 8; i++) {
-		uint8_t *bar0 = vslice_map_bar0(dev[i].fd, SZ16M);
+		u8 *bar0 = vslice_map_bar0(dev[i].fd, SZ16M);
 
 		ASSERT_EQ(-1, vslice_check(bar0, SZ16M, 100 + i));
 		ASSERT_EQ(-1, vslice_check(self->pvram + off[i], SZ16M,
@@ -139,15 +139,18 @@ static void on_segv(int sig)
 }
 
 /* Does touching @p fault? */
-static bool faults(volatile uint8_t *p)
+static bool faults(const u8 *p)
 {
 	struct sigaction sa = { .sa_handler = on_segv }, old_segv, old_bus;
 	bool ret = true;
+	u8 v;
 
 	sigaction(SIGSEGV, &sa, &old_segv);
 	sigaction(SIGBUS, &sa, &old_bus);
 	if (!sigsetjmp(segv_jmp, 1)) {
-		(void)*p;
+		v = *p;
+		/* keep the load: the compiler cannot see it matters */
+		asm volatile("" : : "r" (v));
 		ret = false;
 	}
 	sigaction(SIGSEGV, &old_segv, NULL);
@@ -158,7 +161,7 @@ static bool faults(volatile uint8_t *p)
 TEST_F(vram, mmap_outside_slice_refused)
 {
 	static const struct {
-		uint64_t off;
+		u64 off;
 		size_t len;
 		int flags;
 	} bad[] = {
@@ -173,7 +176,7 @@ TEST_F(vram, mmap_outside_slice_refused)
 		{ 0xfffffffffff000ULL, PAGE, MAP_SHARED },
 	};
 	struct vslice_dev dev;
-	uint8_t *p, *q;
+	u8 *p, *q;
 	unsigned int i;
 	int status;
 	pid_t pid;
@@ -216,8 +219,8 @@ TEST_F(vram, mmap_outside_slice_refused)
 TEST_F(vram, rw_bounded_to_slice)
 {
 	struct vslice_dev dev;
-	uint64_t off = open_inst(self->bdf, "vslice-16M", &dev);
-	uint8_t buf[64], ones[64];
+	u64 off = open_inst(self->bdf, "vslice-16M", &dev);
+	u8 buf[64], ones[64];
 	bool neighbour = off + SZ16M < self->pvram_len;
 
 	memset(ones, 0xff, sizeof(ones));
@@ -245,10 +248,10 @@ TEST_F(vram, rw_bounded_to_slice)
 TEST_F(vram, fd_rw_and_mmap_agree)
 {
 	struct vslice_dev dev;
-	uint8_t *bar0, *buf;
+	u8 *bar0, *buf;
 	unsigned int i, seed = 1234;
 	size_t len;
-	uint64_t pos;
+	u64 pos;
 
 	open_inst(self->bdf, "vslice-16M", &dev);
 	bar0 = vslice_map_bar0(dev.fd, SZ16M);
@@ -286,7 +289,7 @@ TEST_F(vram, new_tenant_never_sees_old_data)
 	struct vslice_dev dev;
 	char uuids[64][VSLICE_UUID_LEN];
 	long long n, i;
-	uint8_t *bar0;
+	u8 *bar0;
 
 	/* Fill the card with tenants that each leave a secret... */
 	n = vslice_type_available(self->bdf, "vslice-4M");
@@ -318,7 +321,7 @@ TEST_F(vram, new_tenant_never_sees_old_data)
 TEST_F(vram, reset_keeps_vram)
 {
 	struct vslice_dev dev;
-	uint8_t *bar0;
+	u8 *bar0;
 
 	open_inst(self->bdf, "vslice-16M", &dev);
 	bar0 = vslice_map_bar0(dev.fd, SZ16M);
@@ -386,7 +389,7 @@ TEST_F(vram, mapping_cannot_outlive_instance)
 	int status, pipefd[2];
 	pid_t remover, child;
 	long long avail;
-	uint8_t *bar0;
+	u8 *bar0;
 	char c;
 
 	open_inst(self->bdf, "vslice-16M", &dev);

@@ -14,6 +14,11 @@
 #include <linux/version.h>
 #include <linux/vfio.h>
 
+/* True when building for kernel @major.@minor or later. */
+#define VSLICE_KERNEL_AT_LEAST(major, minor)				\
+	(LINUX_VERSION_MAJOR * 256 + LINUX_VERSION_PATCHLEVEL >=	\
+	 (major) * 256 + (minor))
+
 /*
  * Until 6.2 the vfio core did not free the device: every @release op had
  * to end with vfio_free_device() ("vfio: Add vfio_free_device() ... move
@@ -21,7 +26,7 @@
  */
 static inline void vslice_compat_free_device(struct vfio_device *vdev)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#if !VSLICE_KERNEL_AT_LEAST(6, 2)
 	vfio_free_device(vdev);
 #endif
 }
@@ -29,7 +34,7 @@ static inline void vslice_compat_free_device(struct vfio_device *vdev)
 /* eventfd_signal() lost its always-1 count argument in 6.8. */
 static inline void vslice_compat_eventfd_signal(struct eventfd_ctx *ctx)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+#if !VSLICE_KERNEL_AT_LEAST(6, 8)
 	eventfd_signal(ctx, 1);
 #else
 	eventfd_signal(ctx);
@@ -40,7 +45,7 @@ static inline void vslice_compat_eventfd_signal(struct eventfd_ctx *ctx)
 static inline void vslice_compat_vm_flags_set(struct vm_area_struct *vma,
 					      vm_flags_t flags)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#if !VSLICE_KERNEL_AT_LEAST(6, 3)
 	vma->vm_flags |= flags;
 #else
 	vm_flags_set(vma, flags);
@@ -52,13 +57,13 @@ static inline void vslice_compat_vm_flags_set(struct vm_area_struct *vma,
  * unbind, attach) and 6.6 (detach).  With CONFIG_IOMMUFD off the helpers
  * are NULL and the group/container path is the only one.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#if VSLICE_KERNEL_AT_LEAST(6, 6)
 #define VSLICE_COMPAT_IOMMUFD_OPS					\
 	.bind_iommufd	= vfio_iommufd_emulated_bind,			\
 	.unbind_iommufd	= vfio_iommufd_emulated_unbind,			\
 	.attach_ioas	= vfio_iommufd_emulated_attach_ioas,		\
 	.detach_ioas	= vfio_iommufd_emulated_detach_ioas,
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#elif VSLICE_KERNEL_AT_LEAST(6, 2)
 #define VSLICE_COMPAT_IOMMUFD_OPS					\
 	.bind_iommufd	= vfio_iommufd_emulated_bind,			\
 	.unbind_iommufd	= vfio_iommufd_emulated_unbind,			\
@@ -71,19 +76,15 @@ static inline void vslice_compat_vm_flags_set(struct vm_area_struct *vma,
  * VFIO_DEVICE_GET_REGION_INFO moved out of @ioctl into its own op,
  * @get_region_info_caps, in 6.19; the core now does the argsz and
  * capability-chain handling.  Older kernels hand the ioctl to the driver,
- * which vslice_core_ioctl() handles with the same helper.
+ * which vslice_core_ioctl() answers with the same helper.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-#define VSLICE_COMPAT_REGION_INFO_OP(fn)	.get_region_info_caps = (fn),
-#else
-#define VSLICE_COMPAT_REGION_INFO_OP(fn)
-#endif
+#define VSLICE_HAVE_REGION_INFO_OP	VSLICE_KERNEL_AT_LEAST(6, 19)
 
 /*
- * The VRAM buddy allocator left DRM as gpu_buddy in 6.19 (and Debian
- * backported it to its 6.12); drm_buddy before that.  This one is not a
+ * The VRAM buddy allocator moved out of DRM as gpu_buddy (7.x has it, and
+ * so does Debian's 6.12); drm_buddy before that.  This one is not a
  * version test: Kbuild looks for <linux/gpu_buddy.h>, because a stable
- * kernel may or may not carry the backport.
+ * kernel may or may not carry the move.
  */
 #ifdef VSLICE_HAVE_GPU_BUDDY
 #include <linux/gpu_buddy.h>

@@ -310,5 +310,7 @@ const struct vfio_device_ops vslice_core_vfio_ops = {
 	.mmap		= vslice_core_mmap,
 	.request	= vslice_core_request,
 	VSLICE_COMPAT_IOMMUFD_OPS
-	VSLICE_COMPAT_REGION_INFO_OP(vslice_core_region_info_caps)
+#if VSLICE_HAVE_REGION_INFO_OP
+	.get_region_info_caps = vslice_core_region_info_caps,
+#endif
 };

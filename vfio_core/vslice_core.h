@@ -198,6 +198,7 @@ struct vslice_core_stats {
 struct vslice_core_dev {
 	struct vfio_device vdev;
 	const struct vslice_model_ops *model;
+	/* protects cfg, the model's registers and req_trigger */
 	struct mutex lock;
 	struct vslice_cfg cfg;
 	struct vslice_region regions[VSLICE_MAX_REGIONS];

@@ -302,9 +302,8 @@ int vslice_remove(const char *uuid)
 	return vslice_sysfs_write(path, "1");
 }
 
-/* Calls @fn on each instance of @parent; returns how many there were. */
-static int vslice_for_each_inst(const char *parent,
-				int (*fn)(const char *uuid))
+/* Counts (and with @do_remove, removes) the instances of @parent. */
+static int vslice_walk_insts(const char *parent, bool do_remove)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	struct dirent *de;
@@ -327,8 +326,8 @@ static int vslice_for_each_inst(const char *parent,
 		if (!strstr(link, parent))
 			continue;
 		n++;
-		if (fn) {
-			ret = fn(de->d_name);
+		if (do_remove) {
+			ret = vslice_remove(de->d_name);
 			if (ret) {
 				closedir(dir);
 				return ret;
@@ -341,14 +340,14 @@ static int vslice_for_each_inst(const char *parent,
 
 int vslice_remove_all(const char *parent)
 {
-	int ret = vslice_for_each_inst(parent, vslice_remove);
+	int ret = vslice_walk_insts(parent, true);
 
 	return ret < 0 ? ret : 0;
 }
 
 int vslice_inst_count(const char *parent)
 {
-	return vslice_for_each_inst(parent, NULL);
+	return vslice_walk_insts(parent, false);
 }
 
 int vslice_dev_open(struct vslice_dev *dev, const char *uuid)
@@ -358,7 +357,9 @@ int vslice_dev_open(struct vslice_dev *dev, const char *uuid)
 	ssize_t n;
 	int ret;
 
-	dev->container = dev->group = dev->fd = -1;
+	dev->container = -1;
+	dev->group = -1;
+	dev->fd = -1;
 	if (uuid != dev->uuid)
 		snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid);
 
@@ -412,10 +413,12 @@ void vslice_dev_close(struct vslice_dev *dev)
 		close(dev->group);
 	if (dev->container >= 0)
 		close(dev->container);
-	dev->fd = dev->group = dev->container = -1;
+	dev->fd = -1;
+	dev->group = -1;
+	dev->container = -1;
 }
 
-void vslice_region_info(int fd, uint32_t index, struct vfio_region_info *info)
+void vslice_region_info(int fd, u32 index, struct vfio_region_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->argsz = sizeof(*info);
@@ -424,9 +427,9 @@ void vslice_region_info(int fd, uint32_t index, struct vfio_region_info *info)
 		VSLICE_FAIL("GET_REGION_INFO %u", index);
 }
 
-uint32_t vslice_cfg_read(int fd, uint32_t off, unsigned int size)
+u32 vslice_cfg_read(int fd, u32 off, unsigned int size)
 {
-	uint32_t val = 0;
+	u32 val = 0;
 	ssize_t n;
 
 	n = pread(fd, &val, size,
@@ -437,7 +440,7 @@ uint32_t vslice_cfg_read(int fd, uint32_t off, unsigned int size)
 	return val;	/* little-endian host: bytes in bus order */
 }
 
-void vslice_cfg_write(int fd, uint32_t off, unsigned int size, uint32_t val)
+void vslice_cfg_write(int fd, u32 off, unsigned int size, u32 val)
 {
 	ssize_t n;
 
@@ -500,18 +503,18 @@ void *vslice_map_bar0(int fd, size_t len)
 }
 
 /* A pattern no two seeds or offsets share: a cheap hash of both. */
-static inline uint64_t vslice_pattern(uint64_t seed, uint64_t i)
+static inline u64 vslice_pattern(u64 seed, u64 i)
 {
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + i;
+	u64 x = seed * 0x9e3779b97f4a7c15ULL + i;
 
 	x ^= x >> 31;
 	x *= 0xbf58476d1ce4e5b9ULL;
 	return x ^ (x >> 29);
 }
 
-void vslice_fill(void *p, size_t len, uint64_t seed)
+void vslice_fill(void *p, size_t len, u64 seed)
 {
-	volatile uint64_t *q = p;
+	u64 *q = p;
 	size_t i;
 
 	for (i = 0; i < len / 8; i++)
@@ -520,9 +523,9 @@ void vslice_fill(void *p, size_t len, uint64_t seed)
 }
 
 /* Offset of the first byte that differs from the pattern, or -1. */
-long long vslice_check(const void *p, size_t len, uint64_t seed)
+long long vslice_check(const void *p, size_t len, u64 seed)
 {
-	const volatile uint64_t *q = p;
+	const u64 *q = p;
 	size_t i;
 
 	for (i = 0; i < len / 8; i++)
@@ -533,7 +536,7 @@ long long vslice_check(const void *p, size_t len, uint64_t seed)
 
 long long vslice_check_zero(const void *p, size_t len)
 {
-	const volatile uint64_t *q = p;
+	const u64 *q = p;
 	size_t i;
 
 	for (i = 0; i < len / 8; i++)
@@ -564,7 +567,7 @@ static const char * const vslice_kmsg_bad[] = {
  */
 int vslice_kmsg_bad_lines(int fd)
 {
-	char rec[8192];
+	char rec[8192], *msg;
 	unsigned int i;
 	int bad = 0;
 	ssize_t n;
@@ -576,9 +579,10 @@ int vslice_kmsg_bad_lines(int fd)
 		if (n <= 0)
 			break;
 		rec[n] = '\0';
-		for (i = 0; i < sizeof(vslice_kmsg_bad) / sizeof(vslice_kmsg_bad[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(vslice_kmsg_bad); i++) {
 			if (strstr(rec, vslice_kmsg_bad[i])) {
-				fprintf(stderr, "# kernel: %s", strchr(rec, ';') ? strchr(rec, ';') + 1 : rec);
+				msg = strchr(rec, ';');
+				fprintf(stderr, "# kernel: %s", msg ? msg + 1 : rec);
 				bad++;
 				break;
 			}

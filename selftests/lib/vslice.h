@@ -12,15 +12,21 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
+#include <linux/types.h>
 #include <linux/vfio.h>
 
 #include "kselftest.h"
+
+/* The kernel's names for fixed-size types, as in tools/include. */
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
 
 #define VSLICE_UUID_LEN		37
 #define VSLICE_BDF_LEN		16
@@ -32,7 +38,7 @@
 #define VSLICE_SUBSYS_DEVICE	0x5653
 
 #define VSLICE_MIB		(1024ULL * 1024)
-#define VSLICE_REGION_OFFSET(index)	((uint64_t)(index) << 40)
+#define VSLICE_REGION_OFFSET(index)	((u64)(index) << 40)
 
 /* Print where and why, then fail the test (it runs in its own process). */
 #define VSLICE_FAIL(...) do {						\
@@ -94,9 +100,9 @@ int vslice_inst_count(const char *parent);
 int vslice_dev_open(struct vslice_dev *dev, const char *uuid);
 void vslice_dev_open_assert(struct vslice_dev *dev, const char *uuid);
 void vslice_dev_close(struct vslice_dev *dev);
-void vslice_region_info(int fd, uint32_t index, struct vfio_region_info *info);
-uint32_t vslice_cfg_read(int fd, uint32_t off, unsigned int size);
-void vslice_cfg_write(int fd, uint32_t off, unsigned int size, uint32_t val);
+void vslice_region_info(int fd, u32 index, struct vfio_region_info *info);
+u32 vslice_cfg_read(int fd, u32 off, unsigned int size);
+void vslice_cfg_write(int fd, u32 off, unsigned int size, u32 val);
 
 /* instance attributes and VRAM */
 int vslice_inst_attr(const char *uuid, const char *attr, char *buf,
@@ -104,8 +110,8 @@ int vslice_inst_attr(const char *uuid, const char *attr, char *buf,
 long long vslice_inst_attr_ll(const char *uuid, const char *attr);
 void *vslice_map_parent_vram(const char *parent, size_t *len);
 void *vslice_map_bar0(int fd, size_t len);
-void vslice_fill(void *p, size_t len, uint64_t seed);
-long long vslice_check(const void *p, size_t len, uint64_t seed);
+void vslice_fill(void *p, size_t len, u64 seed);
+long long vslice_check(const void *p, size_t len, u64 seed);
 long long vslice_check_zero(const void *p, size_t len);
 
 /* kernel log */
