@@ -6,7 +6,7 @@
  * the hardware.  BAR2 is the 4 KiB register file of QEMU's bochs-display,
  * trapped and emulated per instance:
  *
- *   0x000-0x3ff  EDID blob (read-only)
+ *   0x000-0x3ff  EDID blob (read-only; see display.c)
  *   0x400-0x41f  VGA I/O window (bochs-display has no VGA: reads are all
  *                ones; attribute-controller writes blank and unblank)
  *   0x500-0x515  DISPI registers, 16 bits each
@@ -90,7 +90,9 @@ static u32 vslice_bochs_mmio_read_locked(struct vslice_inst *inst,
 	u32 val = 0;
 
 	if (vslice_bochs_in(off, VSLICE_EDID_OFFSET, VSLICE_EDID_SIZE))
-		return 0;
+		return vslice_display_edid_read_locked(inst,
+						       off - VSLICE_EDID_OFFSET,
+						       size);
 
 	if (vslice_bochs_in(off, VSLICE_VGA_OFFSET, VSLICE_VGA_SIZE)) {
 		for (i = 0; i < size; i++)
@@ -203,8 +205,26 @@ static void vslice_bochs_reset(struct vslice_core_dev *cdev)
 	inst->regs.vga_att_index = true;
 }
 
+/**
+ * vslice_bochs_open() - model @open op
+ * @cdev: instance
+ *
+ * A new user gets a new monitor (see vslice_display_open_locked()).
+ *
+ * Return: 0.
+ */
+static int vslice_bochs_open(struct vslice_core_dev *cdev)
+{
+	mutex_lock(&cdev->lock);
+	vslice_display_open_locked(vslice_inst_from_core(cdev));
+	mutex_unlock(&cdev->lock);
+	return 0;
+}
+
 static const struct vslice_model_ops vslice_bochs_model_ops = {
+	.open		= vslice_bochs_open,
 	.reset		= vslice_bochs_reset,
+	.query_plane	= vslice_display_query_plane,
 };
 
 /**
@@ -213,7 +233,7 @@ static const struct vslice_model_ops vslice_bochs_model_ops = {
  *
  * Fills the config space (bochs-display IDs, vslice subsystem IDs,
  * BAR0 = the slice, prefetchable; BAR2 = 4 KiB of registers) and the
- * region table.
+ * region table: the PCI regions, then the EDID and display regions.
  */
 void vslice_bochs_init(struct vslice_inst *inst)
 {
@@ -239,6 +259,7 @@ void vslice_bochs_init(struct vslice_inst *inst)
 		.ops	= &vslice_region_iomem_ops,
 		.iomem	= parent->vram + inst->slice.offset,
 		.phys	= parent->vram_phys + inst->slice.offset,
+		.backing = inst->slice.size,
 	};
 	const struct vslice_region mmio = {
 		.size	= VSLICE_MMIO_SIZE,
@@ -251,6 +272,7 @@ void vslice_bochs_init(struct vslice_inst *inst)
 	vslice_cfg_init(&inst->core.cfg, &desc);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR0_REGION_INDEX, &vram);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR2_REGION_INDEX, &mmio);
+	vslice_display_init(inst);
 
 	mutex_lock(&inst->core.lock);
 	vslice_bochs_reset(&inst->core);

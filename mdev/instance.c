@@ -102,6 +102,13 @@ static ssize_t parent_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(parent);
 
+static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return vslice_display_mode_show(dev_get_drvdata(dev), buf);
+}
+static DEVICE_ATTR_RO(mode);
+
 static ssize_t vslice_stat_show(char *buf, atomic64_t *counter)
 {
 	return sysfs_emit(buf, "%lld\n", atomic64_read(counter));
@@ -138,6 +145,7 @@ static struct attribute *vslice_inst_attrs[] = {
 	&dev_attr_vram_offset.attr,
 	&dev_attr_vram_size.attr,
 	&dev_attr_parent.attr,
+	&dev_attr_mode.attr,
 	&dev_attr_trapped.attr,
 	&dev_attr_resets.attr,
 	&dev_attr_opens.attr,

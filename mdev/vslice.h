@@ -70,6 +70,10 @@
 
 #define VSLICE_MAX_TYPES		8
 
+/* Regions after the PCI ones: the EDID region, then two display windows. */
+#define VSLICE_REGION_EDID		VFIO_PCI_NUM_REGIONS
+#define VSLICE_REGION_DISPLAY		(VFIO_PCI_NUM_REGIONS + 1)
+
 struct vslice_parent;
 
 /**
@@ -138,6 +142,48 @@ struct vslice_bochs {
 };
 
 /**
+ * struct vslice_monitor - the virtual monitor of one instance
+ * @regs: the EDID region's registers (link state, blob size, limits)
+ * @edid: the EDID blob
+ * @display: the display region the last plane query named
+ *
+ * Protected by the instance's &vslice_core_dev.lock; survives device
+ * resets, is renewed on open.
+ */
+struct vslice_monitor {
+	struct vfio_region_gfx_edid regs;
+	u8 edid[VSLICE_EDID_SIZE];
+	unsigned int display;
+};
+
+/**
+ * struct vslice_mode - a scanout, decoded from the DISPI registers
+ * @format: DRM fourcc
+ * @bpp: bits per pixel
+ * @width: visible width in pixels
+ * @height: visible height in lines
+ * @stride: bytes per line
+ * @offset: where the visible area starts in the slice
+ * @size: @stride * @height
+ */
+struct vslice_mode {
+	u32 format;
+	u32 bpp;
+	u32 width;
+	u32 height;
+	u32 stride;
+	u64 offset;
+	u64 size;
+};
+
+enum vslice_scanout {
+	VSLICE_SCANOUT_OFF,
+	VSLICE_SCANOUT_BLANKED,
+	VSLICE_SCANOUT_INVALID,
+	VSLICE_SCANOUT_ON,
+};
+
+/**
  * struct vslice_inst - one mediated device
  * @core: the vslice core device; embeds the vfio_device first
  * @parent: parent the slice belongs to
@@ -146,6 +192,7 @@ struct vslice_bochs {
  * @node: entry in &vslice_parent.insts, under the parent's lock
  * @slice: the VRAM the instance owns, fixed for its lifetime
  * @regs: emulated register file, under @core.lock
+ * @mon: the virtual monitor, under @core.lock
  */
 struct vslice_inst {
 	struct vslice_core_dev core;
@@ -155,6 +202,7 @@ struct vslice_inst {
 	struct list_head node;
 	struct vslice_slice slice;
 	struct vslice_bochs regs;
+	struct vslice_monitor mon;
 };
 
 static inline struct vslice_inst *vslice_inst_from_core(struct vslice_core_dev *c)
@@ -183,5 +231,20 @@ extern struct mdev_driver vslice_mdev_driver;
 
 /* bochs.c */
 void vslice_bochs_init(struct vslice_inst *inst);
+
+/* display.c */
+void vslice_display_init(struct vslice_inst *inst);
+void vslice_display_open_locked(struct vslice_inst *inst);
+enum vslice_scanout vslice_display_mode_locked(struct vslice_inst *inst,
+					       struct vslice_mode *mode);
+ssize_t vslice_display_mode_show(struct vslice_inst *inst, char *buf);
+int vslice_display_query_plane(struct vslice_core_dev *cdev,
+			       struct vfio_device_gfx_plane_info *plane);
+u32 vslice_display_edid_read_locked(struct vslice_inst *inst,
+				    unsigned int off, unsigned int size);
+
+/* edid.c */
+size_t vslice_edid_generate(u8 *edid, const struct vslice_type *type,
+			    u32 serial);
 
 #endif /* VSLICE_MDEV_H */

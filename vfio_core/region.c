@@ -245,33 +245,91 @@ int vslice_region_mmap(struct vslice_core_dev *cdev,
 	return r->ops->mmap(cdev, r, vma, pos);
 }
 
+/**
+ * vslice_core_set_base_locked() - move a device-memory window
+ * @cdev: device
+ * @index: a region served by &vslice_region_iomem_ops
+ * @base: new start of the window in the device memory
+ *
+ * Trapped accesses and new mappings use the new base at once; existing
+ * mappings keep showing what they mapped (the model makes sure its user
+ * maps again, see the display regions of mdev/bochs.c).
+ */
+void vslice_core_set_base_locked(struct vslice_core_dev *cdev,
+				 unsigned int index, u64 base)
+{
+	lockdep_assert_held(&cdev->lock);
+	if (WARN_ON(index >= cdev->num_regions ||
+		    cdev->regions[index].ops != &vslice_region_iomem_ops))
+		return;
+	cdev->regions[index].base = base;
+}
+
+/* Where @pos of the window lies in device memory, and how much is there. */
+static u64 vslice_region_window(struct vslice_core_dev *cdev,
+				const struct vslice_region *r, u64 pos,
+				u64 count, u64 *avail)
+{
+	u64 at;
+
+	mutex_lock(&cdev->lock);
+	at = r->base + pos;
+	mutex_unlock(&cdev->lock);
+
+	if (at >= r->backing)
+		*avail = 0;
+	else
+		*avail = min(count, r->backing - at);
+	return at;
+}
+
 static int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
 				  const struct vslice_region *r, void *buf,
 				  u64 pos, size_t count, bool write)
 {
-	if (write)
-		memcpy_toio(r->iomem + pos, buf, count);
-	else
-		memcpy_fromio(buf, r->iomem + pos, count);
+	u64 avail, at = vslice_region_window(cdev, r, pos, count, &avail);
+
+	if (write) {
+		memcpy_toio(r->iomem + at, buf, avail);
+	} else {
+		memcpy_fromio(buf, r->iomem + at, avail);
+		memset(buf + avail, 0, count - avail);
+	}
 	return 0;
 }
 
+/* Pages of a window past the end of the device memory are never mapped. */
+static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct vslice_region_iomem_vm_ops = {
+	.fault = vslice_region_iomem_fault,
+};
+
 /*
- * The whole range is mapped at once: the window never moves while the
- * device exists, and removal waits for the last mapping (each holds the
- * device file open), so nothing needs revoking.
+ * The window is mapped whole, at once: it never moves under a mapping
+ * (a model that moves it has its user map again), and removal waits for
+ * the last mapping (each holds the device file), so nothing needs to be
+ * revoked.
  */
 static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 				    const struct vslice_region *r,
 				    struct vm_area_struct *vma, u64 pos)
 {
+	u64 len = vma->vm_end - vma->vm_start, avail, at;
+
+	at = vslice_region_window(cdev, r, pos, len, &avail);
+	vma->vm_ops = &vslice_region_iomem_vm_ops;
 	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
 	vslice_compat_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
 				   VM_DONTDUMP);
-	return io_remap_pfn_range(vma, vma->vm_start,
-				  PHYS_PFN(r->phys + pos),
-				  vma->vm_end - vma->vm_start,
-				  vma->vm_page_prot);
+	avail = round_down(avail, PAGE_SIZE);
+	if (!avail)
+		return 0;
+	return io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(r->phys + at),
+				  avail, vma->vm_page_prot);
 }
 
 const struct vslice_region_ops vslice_region_iomem_ops = {

@@ -61,8 +61,14 @@ struct vslice_region_ops {
  * @type: VFIO_REGION_INFO_CAP_TYPE type, 0 for none
  * @subtype: VFIO_REGION_INFO_CAP_TYPE subtype
  * @ops: callbacks; NULL for an absent region
- * @iomem: for &vslice_region_iomem_ops: the device memory, mapped
+ * @iomem: for &vslice_region_iomem_ops: the device memory behind the
+ *	   region, mapped
  * @phys: for &vslice_region_iomem_ops: its bus address, for user mappings
+ * @backing: for &vslice_region_iomem_ops: bytes of device memory at
+ *	     @iomem; the region shows [@base, @base + @size) of it
+ * @base: for &vslice_region_iomem_ops: where the region starts in the
+ *	  device memory.  A model may move it (vslice_core_set_base_locked());
+ *	  protected by &vslice_core_dev.lock.
  *
  * GET_REGION_INFO, read/write and mmap all read this one description.
  */
@@ -74,12 +80,15 @@ struct vslice_region {
 	const struct vslice_region_ops *ops;
 	void __iomem *iomem;
 	phys_addr_t phys;
+	u64 backing;
+	u64 base;
 };
 
 /*
- * A window straight onto device memory (@iomem/@phys of the region):
- * trapped accesses copy to and from it, mmap maps its pages
- * write-combining, with no further trap.
+ * A window straight onto device memory: trapped accesses copy to and
+ * from it, mmap maps its pages write-combining, with no further trap.
+ * Bytes of the window past the end of the device memory read as zero,
+ * ignore writes and are not mapped.
  */
 extern const struct vslice_region_ops vslice_region_iomem_ops;
 
@@ -219,6 +228,8 @@ void vslice_core_init(struct vslice_core_dev *cdev,
 		      const struct vslice_model_ops *model);
 void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
 			    const struct vslice_region *region);
+void vslice_core_set_base_locked(struct vslice_core_dev *cdev,
+				 unsigned int index, u64 base);
 
 void vslice_cfg_init(struct vslice_cfg *cfg,
 		     const struct vslice_cfg_desc *desc);
