@@ -180,6 +180,8 @@ static int vslice_bochs_mmio_rw(struct vslice_core_dev *cdev,
 		pos += size;
 		count -= size;
 	}
+	if (write)
+		vslice_scanout_update_locked(inst);
 	mutex_unlock(&cdev->lock);
 	return 0;
 }
@@ -203,6 +205,7 @@ static void vslice_bochs_reset(struct vslice_core_dev *cdev)
 	lockdep_assert_held(&cdev->lock);
 	memset(&inst->regs, 0, sizeof(inst->regs));
 	inst->regs.vga_att_index = true;
+	vslice_scanout_update_locked(inst);
 }
 
 /**

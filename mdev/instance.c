@@ -30,9 +30,18 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 	inst->mdev = mdev;
 	INIT_LIST_HEAD(&inst->node);
 
-	ret = vslice_pool_alloc(&parent->pool, type->size, &inst->slice);
+	/* Admission and VRAM together, so that availability never lies. */
+	mutex_lock(&parent->lock);
+	ret = vslice_policy_admit_locked(parent, type);
+	if (!ret) {
+		ret = vslice_pool_alloc(&parent->pool, type->size,
+					&inst->slice);
+		if (ret)
+			vslice_policy_release_locked(parent);
+	}
+	mutex_unlock(&parent->lock);
 	if (ret) {
-		dev_info(&mdev->dev, "no room for a %s slice (%d)\n",
+		dev_info(&mdev->dev, "cannot create a %s instance (%d)\n",
 			 type->name, ret);
 		goto err_put_vdev;
 	}
@@ -50,7 +59,10 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 	return 0;
 
 err_free_slice:
+	mutex_lock(&parent->lock);
 	vslice_pool_free(&parent->pool, &inst->slice);
+	vslice_policy_release_locked(parent);
+	mutex_unlock(&parent->lock);
 err_put_vdev:
 	vfio_put_device(&inst->core.vdev);
 	return ret;
@@ -62,11 +74,16 @@ static void vslice_mdev_remove(struct mdev_device *mdev)
 	struct vslice_parent *parent = inst->parent;
 
 	mutex_lock(&parent->lock);
+	vslice_scanout_detach_locked(inst);
 	list_del_init(&inst->node);
 	mutex_unlock(&parent->lock);
 
 	vfio_unregister_group_dev(&inst->core.vdev);
+
+	mutex_lock(&parent->lock);
 	vslice_pool_free(&parent->pool, &inst->slice);
+	vslice_policy_release_locked(parent);
+	mutex_unlock(&parent->lock);
 	vfio_put_device(&inst->core.vdev);
 }
 

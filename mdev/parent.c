@@ -131,6 +131,10 @@ static int vslice_pci_probe(struct pci_dev *pdev,
 	vslice_types_init(parent);
 	pci_set_drvdata(pdev, parent);
 
+	ret = vslice_policy_init(parent);
+	if (ret)
+		goto err_fini_pool;
+
 	ret = mdev_register_parent(&parent->mparent, &pdev->dev,
 				   &vslice_mdev_driver, parent->mtypes,
 				   parent->nr_types);
@@ -163,7 +167,7 @@ static void vslice_pci_remove(struct pci_dev *pdev)
 
 	/* Removes every instance, each waiting for its user to let go. */
 	mdev_unregister_parent(&parent->mparent);
-	WARN_ON(!list_empty(&parent->insts));
+	WARN_ON(!list_empty(&parent->insts) || parent->nr_insts);
 
 	vslice_pool_fini(&parent->pool);
 	iounmap(parent->vram);
@@ -189,6 +193,7 @@ static struct pci_driver vslice_pci_driver = {
 	.id_table	= vslice_pci_ids,
 	.probe		= vslice_pci_probe,
 	.remove		= vslice_pci_remove,
+	.dev_groups	= vslice_parent_groups,
 };
 
 static int __init vslice_init(void)

@@ -23,6 +23,7 @@
 #include <linux/log2.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/sizes.h>
 
 #include "pool.h"
 
@@ -117,15 +118,21 @@ int vslice_pool_init(struct vslice_pool *pool, void __iomem *vram, u64 size,
 	pool->granule = granule;
 	pool->scrubbing = 0;
 
+	pool->reserved = 0;
 	pool->used = bitmap_zalloc(size / granule, GFP_KERNEL);
 	if (!pool->used) {
 		ret = -ENOMEM;
 		goto err_destroy;
 	}
+	pool->resv = kcalloc(size / granule, sizeof(*pool->resv), GFP_KERNEL);
+	if (!pool->resv) {
+		ret = -ENOMEM;
+		goto err_free_used;
+	}
 
 	ret = vslice_buddy_init(&pool->mm, size, granule);
 	if (ret)
-		goto err_free_used;
+		goto err_free_resv;
 
 	/* The whole VRAM, as one block, is the first thing to clear. */
 	ret = vslice_buddy_alloc_blocks(&pool->mm, 0, size, size, size,
@@ -142,6 +149,8 @@ int vslice_pool_init(struct vslice_pool *pool, void __iomem *vram, u64 size,
 
 err_fini_buddy:
 	vslice_buddy_fini(&pool->mm);
+err_free_resv:
+	kfree(pool->resv);
 err_free_used:
 	bitmap_free(pool->used);
 err_destroy:
@@ -157,9 +166,15 @@ err_destroy:
  */
 void vslice_pool_fini(struct vslice_pool *pool)
 {
+	unsigned long g;
+
 	flush_work(&pool->scrub_work);
 	WARN_ON(!list_empty(&pool->dirty) || pool->scrubbing);
+	for (g = 0; g < pool->size / pool->granule; g++)
+		if (pool->resv[g])
+			vslice_buddy_free_block(&pool->mm, pool->resv[g]);
 	vslice_buddy_fini(&pool->mm);
+	kfree(pool->resv);
 	bitmap_free(pool->used);
 	mutex_destroy(&pool->lock);
 }
@@ -265,4 +280,112 @@ unsigned int vslice_pool_available(struct vslice_pool *pool, u64 size)
 			count++;
 	mutex_unlock(&pool->lock);
 	return count;
+}
+
+/* Give back one reserved granule, to be cleared if the host may have used it. */
+static void vslice_pool_unreserve_locked(struct vslice_pool *pool,
+					 unsigned long g, bool dirty)
+{
+	lockdep_assert_held(&pool->lock);
+	vslice_pool_mark_locked(pool, g * pool->granule, pool->granule, false);
+	if (dirty)
+		vslice_pool_dirty_locked(pool, pool->resv[g]);
+	else
+		vslice_buddy_free_block(&pool->mm, pool->resv[g]);
+	pool->resv[g] = NULL;
+	pool->reserved -= pool->granule;
+}
+
+/* Take granule @g out of the buddy for the host. */
+static int vslice_pool_reserve_locked(struct vslice_pool *pool,
+				      unsigned long g)
+{
+	u64 start = g * pool->granule;
+	LIST_HEAD(blocks);
+	int ret;
+
+	lockdep_assert_held(&pool->lock);
+	ret = vslice_buddy_alloc_blocks(&pool->mm, start, start + pool->granule,
+					pool->granule, pool->granule, &blocks,
+					0);
+	if (ret)
+		return ret;
+	pool->resv[g] = list_first_entry(&blocks, struct vslice_buddy_block,
+					 link);
+	vslice_pool_mark_locked(pool, start, pool->granule, true);
+	pool->reserved += pool->granule;
+	return 0;
+}
+
+/**
+ * vslice_pool_set_reserved() - hold back the top of the VRAM
+ * @pool: pool
+ * @size: bytes to hold back, a multiple of the granule
+ *
+ * Growing the reservation takes granules downwards from the top and is
+ * refused, changing nothing, if an instance holds one of them.  Shrinking
+ * gives granules back to be cleared before any tenant gets them.  Callers
+ * serialise calls (the parent's lock).
+ *
+ * Return: 0, -EINVAL for a bad size, -EBUSY if instances are in the way.
+ */
+int vslice_pool_set_reserved(struct vslice_pool *pool, u64 size)
+{
+	unsigned long first_new, first_old, g;
+	bool waited = false;
+	int ret = 0;
+
+	if (!IS_ALIGNED(size, pool->granule) || size > pool->size)
+		return -EINVAL;
+	first_new = (pool->size - size) / pool->granule;
+
+	mutex_lock(&pool->lock);
+	first_old = (pool->size - pool->reserved) / pool->granule;
+	for (g = first_old; g > first_new; ) {
+		if (test_bit(g - 1, pool->used)) {
+			ret = -EBUSY;
+			break;
+		}
+		ret = vslice_pool_reserve_locked(pool, g - 1);
+		if (ret && !waited &&
+		    (!list_empty(&pool->dirty) || pool->scrubbing)) {
+			/* still being cleared: wait for it, then try again */
+			mutex_unlock(&pool->lock);
+			flush_work(&pool->scrub_work);
+			waited = true;
+			mutex_lock(&pool->lock);
+			continue;
+		}
+		if (ret) {
+			ret = -EBUSY;
+			break;
+		}
+		g--;
+	}
+	if (ret) {
+		/* take back what this call reserved: those were clean */
+		for (; g < first_old; g++)
+			if (pool->resv[g])
+				vslice_pool_unreserve_locked(pool, g, false);
+	}
+	for (g = first_old; g < first_new; g++)
+		vslice_pool_unreserve_locked(pool, g, true);
+	mutex_unlock(&pool->lock);
+	return ret;
+}
+
+/**
+ * vslice_pool_reserved() - bytes held back at the top of the VRAM
+ * @pool: pool
+ *
+ * Return: the size of the reservation.
+ */
+u64 vslice_pool_reserved(struct vslice_pool *pool)
+{
+	u64 reserved;
+
+	mutex_lock(&pool->lock);
+	reserved = pool->reserved;
+	mutex_unlock(&pool->lock);
+	return reserved;
 }

@@ -28,8 +28,9 @@ struct vslice_slice {
 
 /**
  * struct vslice_pool - the VRAM of one parent
- * @lock: protects @mm, @used, @dirty and @scrubbing.  Nests inside the
- *	  parent's lock; the scrub worker takes only this one.
+ * @lock: protects @mm, @used, @dirty, @scrubbing, @reserved and @resv.
+ *	  Nests inside the parent's lock; the scrub worker takes only this
+ *	  one.
  * @mm: buddy allocator over the VRAM; blocks waiting to be cleared stay
  *	allocated in it until the worker has cleared them
  * @vram: the VRAM, for clearing
@@ -41,9 +42,11 @@ struct vslice_slice {
  * @dirty: released blocks waiting to be cleared
  * @scrubbing: blocks the worker has taken off @dirty and is clearing
  * @scrub_work: clears @dirty in the background
+ * @reserved: bytes held back at the top of the VRAM
+ * @resv: the buddy block of each reserved granule, by granule index
  */
 struct vslice_pool {
-	/* protects mm, used, dirty and scrubbing */
+	/* protects mm, used, dirty, scrubbing, reserved and resv */
 	struct mutex lock;
 	struct vslice_buddy mm;
 	void __iomem *vram;
@@ -53,6 +56,8 @@ struct vslice_pool {
 	struct list_head dirty;
 	unsigned int scrubbing;
 	struct work_struct scrub_work;
+	u64 reserved;
+	struct vslice_buddy_block **resv;
 };
 
 int vslice_pool_init(struct vslice_pool *pool, void __iomem *vram, u64 size,
@@ -62,5 +67,7 @@ int vslice_pool_alloc(struct vslice_pool *pool, u64 size,
 		      struct vslice_slice *slice);
 void vslice_pool_free(struct vslice_pool *pool, struct vslice_slice *slice);
 unsigned int vslice_pool_available(struct vslice_pool *pool, u64 size);
+int vslice_pool_set_reserved(struct vslice_pool *pool, u64 size);
+u64 vslice_pool_reserved(struct vslice_pool *pool);
 
 #endif /* VSLICE_POOL_H */

@@ -67,9 +67,13 @@ void vslice_types_init(struct vslice_parent *parent)
 unsigned int vslice_type_available(struct mdev_type *mtype)
 {
 	struct vslice_parent *parent = vslice_parent_from_mtype(mtype);
+	unsigned int n;
 
-	return vslice_pool_available(&parent->pool,
-				     vslice_type_from_mtype(mtype)->size);
+	mutex_lock(&parent->lock);
+	n = vslice_policy_available_locked(parent,
+					   vslice_type_from_mtype(mtype));
+	mutex_unlock(&parent->lock);
+	return n;
 }
 
 /**

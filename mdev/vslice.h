@@ -56,6 +56,7 @@
 
 #define VSLICE_DISPI_ID5		0xb0c5
 #define VSLICE_DISPI_ENABLED		0x01
+#define VSLICE_DISPI_LFB_ENABLED	0x40
 
 /* QEMU extended registers. */
 #define VSLICE_QEXT_REG_SIZE		0x0
@@ -102,11 +103,16 @@ struct vslice_type {
  * @vram: BAR0 mapped write-combining, for scrubbing and trapped access
  * @vram_phys: bus address of BAR0, for user mappings of slices
  * @vram_size: usable VRAM (BAR0 size, as the DISPI register confirms)
- * @lock: protects @insts; taken before any instance's or the pool's lock
+ * @lock: protects @insts, the policy fields and @scanout; taken before
+ *	  any instance's or the pool's lock
  * @pool: the VRAM pool slices are carved from
- * @insts: instances of this parent (struct vslice_inst.node)
+ * @insts: registered instances of this parent (struct vslice_inst.node)
+ * @nr_insts: instances created or being created (admitted by the policy)
+ * @max_instances: policy: cap on @nr_insts, 0 for none
+ * @types_enabled: policy: bit i set if @types[i] is offered
+ * @scanout: the instance the physical screen shows, or NULL
  * @nr_types: number of valid entries in @types
- * @types: the profiles this parent offers
+ * @types: the profiles this parent has
  * @mtypes: @types as the mdev core wants them
  */
 struct vslice_parent {
@@ -116,10 +122,14 @@ struct vslice_parent {
 	void __iomem *vram;
 	phys_addr_t vram_phys;
 	u64 vram_size;
-	/* protects insts; taken before any instance's or the pool's lock */
+	/* protects insts, policy, scanout; before any instance or pool lock */
 	struct mutex lock;
 	struct vslice_pool pool;
 	struct list_head insts;
+	unsigned int nr_insts;
+	unsigned int max_instances;
+	unsigned long types_enabled;
+	struct vslice_inst *scanout;
 	unsigned int nr_types;
 	struct vslice_type types[VSLICE_MAX_TYPES];
 	struct mdev_type *mtypes[VSLICE_MAX_TYPES];
@@ -193,6 +203,7 @@ enum vslice_scanout {
  * @slice: the VRAM the instance owns, fixed for its lifetime
  * @regs: emulated register file, under @core.lock
  * @mon: the virtual monitor, under @core.lock
+ * @on_screen: the physical screen shows this instance, under @core.lock
  */
 struct vslice_inst {
 	struct vslice_core_dev core;
@@ -203,6 +214,7 @@ struct vslice_inst {
 	struct vslice_slice slice;
 	struct vslice_bochs regs;
 	struct vslice_monitor mon;
+	bool on_screen;
 };
 
 static inline struct vslice_inst *vslice_inst_from_core(struct vslice_core_dev *c)
@@ -242,6 +254,20 @@ int vslice_display_query_plane(struct vslice_core_dev *cdev,
 			       struct vfio_device_gfx_plane_info *plane);
 u32 vslice_display_edid_read_locked(struct vslice_inst *inst,
 				    unsigned int off, unsigned int size);
+
+/* policy.c */
+extern const struct attribute_group *vslice_parent_groups[];
+int vslice_policy_init(struct vslice_parent *parent);
+int vslice_policy_admit_locked(struct vslice_parent *parent,
+			       const struct vslice_type *type);
+void vslice_policy_release_locked(struct vslice_parent *parent);
+unsigned int vslice_policy_available_locked(struct vslice_parent *parent,
+					    const struct vslice_type *type);
+
+/* scanout.c */
+extern struct device_attribute dev_attr_scanout;
+void vslice_scanout_update_locked(struct vslice_inst *inst);
+void vslice_scanout_detach_locked(struct vslice_inst *inst);
 
 /* edid.c */
 size_t vslice_edid_generate(u8 *edid, const struct vslice_type *type,
