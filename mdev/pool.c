@@ -209,8 +209,9 @@ static int vslice_pool_try_alloc_locked(struct vslice_pool *pool, u64 size,
  * If the slice can only come from VRAM still being cleared, waits for
  * the scrub worker first.
  *
- * Return: 0, -EINVAL for a bad size, or -ENOSPC if no aligned range of
- * @size is free.
+ * Return: 0, -EINVAL for a bad size, -ENOSPC if no aligned range of
+ * @size is free, -ENOMEM if the allocator could not allocate its own
+ * bookkeeping.
  */
 int vslice_pool_alloc(struct vslice_pool *pool, u64 size,
 		      struct vslice_slice *slice)
@@ -233,8 +234,7 @@ int vslice_pool_alloc(struct vslice_pool *pool, u64 size,
 		mutex_lock(&pool->lock);
 	}
 	mutex_unlock(&pool->lock);
-
-	return ret ? -ENOSPC : 0;
+	return ret;
 }
 
 /**
@@ -327,7 +327,8 @@ static int vslice_pool_reserve_locked(struct vslice_pool *pool,
  * gives granules back to be cleared before any tenant gets them.  Callers
  * serialise calls (the parent's lock).
  *
- * Return: 0, -EINVAL for a bad size, -EBUSY if instances are in the way.
+ * Return: 0, -EINVAL for a bad size, -EBUSY if instances are in the way,
+ * -ENOMEM.
  */
 int vslice_pool_set_reserved(struct vslice_pool *pool, u64 size)
 {
@@ -357,7 +358,9 @@ int vslice_pool_set_reserved(struct vslice_pool *pool, u64 size)
 			continue;
 		}
 		if (ret) {
-			ret = -EBUSY;
+			/* no room there: a tenant's block covers it */
+			if (ret == -ENOSPC)
+				ret = -EBUSY;
 			break;
 		}
 		g--;
