@@ -209,6 +209,91 @@ static void vslice_bochs_reset(struct vslice_core_dev *cdev)
 }
 
 /**
+ * struct vslice_bochs_mig - the model's state in a migration stream
+ * @dispi: the DISPI registers
+ * @big_endian_fb: QEMU extended byte-order register
+ * @vga_att_index: VGA attribute flip-flop
+ * @blanked: display blanked through the VGA window
+ * @reserved: zero
+ * @edid_size: the monitor's EDID size
+ * @link_state: the monitor's link state
+ * @edid: the monitor's EDID blob
+ *
+ * The guest saw this monitor, so it travels with the device.  Bump the
+ * version in VSLICE_BOCHS_MIG_COMPAT when the layout changes.
+ */
+struct vslice_bochs_mig {
+	__le16 dispi[VSLICE_DISPI_NR_REGS];
+	u8 big_endian_fb;
+	u8 vga_att_index;
+	u8 blanked;
+	u8 reserved;
+	__le32 edid_size;
+	__le32 link_state;
+	u8 edid[VSLICE_EDID_SIZE];
+};
+
+#define VSLICE_BOCHS_MIG_COMPAT	"bochs.1 "
+
+/**
+ * vslice_bochs_mig_save() - model @mig_save op
+ * @cdev: instance, locked and stopped
+ * @blob: a struct vslice_bochs_mig to fill
+ */
+static void vslice_bochs_mig_save(struct vslice_core_dev *cdev, void *blob)
+{
+	struct vslice_inst *inst = vslice_inst_from_core(cdev);
+	struct vslice_bochs_mig *m = blob;
+	unsigned int i;
+
+	lockdep_assert_held(&cdev->lock);
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < VSLICE_DISPI_NR_REGS; i++)
+		m->dispi[i] = cpu_to_le16(inst->regs.dispi[i]);
+	m->big_endian_fb = inst->regs.big_endian_fb;
+	m->vga_att_index = inst->regs.vga_att_index;
+	m->blanked = inst->regs.blanked;
+	m->edid_size = cpu_to_le32(inst->mon.regs.edid_size);
+	m->link_state = cpu_to_le32(inst->mon.regs.link_state);
+	memcpy(m->edid, inst->mon.edid, sizeof(m->edid));
+}
+
+/**
+ * vslice_bochs_mig_load() - model @mig_load op
+ * @cdev: instance, locked
+ * @blob: a struct vslice_bochs_mig from a stream
+ *
+ * Return: 0, or -EINVAL (and nothing changed) for state this device
+ * could not have been in.
+ */
+static int vslice_bochs_mig_load(struct vslice_core_dev *cdev,
+				 const void *blob)
+{
+	struct vslice_inst *inst = vslice_inst_from_core(cdev);
+	const struct vslice_bochs_mig *m = blob;
+	u32 link = le32_to_cpu(m->link_state);
+	unsigned int i;
+
+	lockdep_assert_held(&cdev->lock);
+	if (m->big_endian_fb > 1 || m->vga_att_index > 1 || m->blanked > 1 ||
+	    m->reserved || le32_to_cpu(m->edid_size) > sizeof(m->edid) ||
+	    (link != VFIO_DEVICE_GFX_LINK_STATE_UP &&
+	     link != VFIO_DEVICE_GFX_LINK_STATE_DOWN))
+		return -EINVAL;
+
+	for (i = 0; i < VSLICE_DISPI_NR_REGS; i++)
+		inst->regs.dispi[i] = le16_to_cpu(m->dispi[i]);
+	inst->regs.big_endian_fb = m->big_endian_fb;
+	inst->regs.vga_att_index = m->vga_att_index;
+	inst->regs.blanked = m->blanked;
+	inst->mon.regs.edid_size = le32_to_cpu(m->edid_size);
+	inst->mon.regs.link_state = link;
+	memcpy(inst->mon.edid, m->edid, sizeof(m->edid));
+	vslice_scanout_update_locked(inst);
+	return 0;
+}
+
+/**
  * vslice_bochs_open() - model @open op
  * @cdev: instance
  *
@@ -228,6 +313,9 @@ static const struct vslice_model_ops vslice_bochs_model_ops = {
 	.open		= vslice_bochs_open,
 	.reset		= vslice_bochs_reset,
 	.query_plane	= vslice_display_query_plane,
+	.mig_blob_size	= sizeof(struct vslice_bochs_mig),
+	.mig_save	= vslice_bochs_mig_save,
+	.mig_load	= vslice_bochs_mig_load,
 };
 
 /**
@@ -241,6 +329,7 @@ static const struct vslice_model_ops vslice_bochs_model_ops = {
 void vslice_bochs_init(struct vslice_inst *inst)
 {
 	struct vslice_parent *parent = inst->parent;
+	char compat[VSLICE_MIG_COMPAT_LEN];
 	const struct vslice_cfg_desc desc = {
 		.vendor		= VSLICE_BOCHS_VENDOR,
 		.device		= VSLICE_BOCHS_DEVICE,
@@ -276,6 +365,12 @@ void vslice_bochs_init(struct vslice_inst *inst)
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR0_REGION_INDEX, &vram);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR2_REGION_INDEX, &mmio);
 	vslice_display_init(inst);
+
+	/* a stream moves between instances of the same type only */
+	snprintf(compat, sizeof(compat), VSLICE_BOCHS_MIG_COMPAT "%s",
+		 inst->type->name);
+	vslice_core_enable_migration(&inst->core, VFIO_PCI_BAR0_REGION_INDEX,
+				     compat);
 
 	mutex_lock(&inst->core.lock);
 	vslice_bochs_reset(&inst->core);

@@ -81,6 +81,12 @@ static inline void vslice_compat_vm_flags_set(struct vm_area_struct *vma,
 #define VSLICE_HAVE_REGION_INFO_OP	VSLICE_KERNEL_AT_LEAST(6, 19)
 
 /*
+ * VFIO_DEVICE_FEATURE_MIG_DATA_SIZE came in 6.3, and from then on the
+ * core calls @migration_get_data_size without checking that it is there.
+ */
+#define VSLICE_HAVE_MIG_DATA_SIZE	VSLICE_KERNEL_AT_LEAST(6, 3)
+
+/*
  * The VRAM buddy allocator moved out of DRM as gpu_buddy (7.x has it, and
  * so does Debian's 6.12); drm_buddy before that.  This one is not a
  * version test: Kbuild looks for <linux/gpu_buddy.h>, because a stable

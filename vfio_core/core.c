@@ -49,6 +49,8 @@ void vslice_core_init(struct vslice_core_dev *cdev,
 	};
 
 	mutex_init(&cdev->lock);
+	mutex_init(&cdev->mig_lock);
+	cdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	cdev->model = model;
 	/* All PCI region indexes exist, absent ones with size 0. */
 	cdev->num_regions = VFIO_PCI_NUM_REGIONS;
@@ -101,6 +103,7 @@ static void vslice_core_close_device(struct vfio_device *vdev)
 {
 	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
 
+	vslice_mig_reset(cdev);
 	if (cdev->model->close)
 		cdev->model->close(cdev);
 	vslice_irq_release(cdev);
@@ -201,6 +204,7 @@ static int vslice_core_ioctl_get_info(struct vslice_core_dev *cdev,
 
 static int vslice_core_ioctl_reset(struct vslice_core_dev *cdev)
 {
+	vslice_mig_reset(cdev);
 	mutex_lock(&cdev->lock);
 	vslice_core_reset_locked(cdev);
 	mutex_unlock(&cdev->lock);
@@ -294,6 +298,7 @@ static void vslice_core_release(struct vfio_device *vdev)
 	if (cdev->model) {
 		if (cdev->model->release)
 			cdev->model->release(cdev);
+		mutex_destroy(&cdev->mig_lock);
 		mutex_destroy(&cdev->lock);
 	}
 	vslice_compat_free_device(vdev);

@@ -21,4 +21,6 @@ int vslice_irq_set(struct vslice_core_dev *cdev, void __user *arg);
 void vslice_irq_request(struct vslice_core_dev *cdev, unsigned int count);
 void vslice_irq_release(struct vslice_core_dev *cdev);
 
+void vslice_mig_reset(struct vslice_core_dev *cdev);
+
 #endif /* VSLICE_CORE_PRIVATE_H */

@@ -30,6 +30,9 @@ struct vslice_core_dev;
 /* PCI regions plus room for device-specific ones (EDID, display, ...). */
 #define VSLICE_MAX_REGIONS		(VFIO_PCI_NUM_REGIONS + 4)
 
+/* Longest compatibility string of a migration stream, with its NUL. */
+#define VSLICE_MIG_COMPAT_LEN		48
+
 /* Conventional PCI config space: the device is not PCIe. */
 #define VSLICE_CFG_SIZE			PCI_CFG_SPACE_SIZE
 
@@ -170,6 +173,12 @@ struct vslice_cfg_desc {
  *		 display.  Returns 0 or a negative errno.
  * @release: free the model's part of the device; called once, when the
  *	     last reference to the vfio_device goes.
+ * @mig_blob_size: bytes of model state in a migration stream
+ * @mig_save: write the model's state into @blob, little-endian; called
+ *	      with &vslice_core_dev.lock held on a stopped device
+ * @mig_load: check the state in @blob and, only if all of it is sound,
+ *	      make it the device's; called with &vslice_core_dev.lock held.
+ *	      Returns 0 or -EINVAL.
  */
 struct vslice_model_ops {
 	int (*open)(struct vslice_core_dev *cdev);
@@ -178,6 +187,9 @@ struct vslice_model_ops {
 	int (*query_plane)(struct vslice_core_dev *cdev,
 			   struct vfio_device_gfx_plane_info *plane);
 	void (*release)(struct vslice_core_dev *cdev);
+	size_t mig_blob_size;
+	void (*mig_save)(struct vslice_core_dev *cdev, void *blob);
+	int (*mig_load)(struct vslice_core_dev *cdev, const void *blob);
 };
 
 /**
@@ -203,6 +215,11 @@ struct vslice_core_stats {
  * @num_regions: number of entries of @regions reported to the user
  * @req_trigger: eventfd of the request interrupt, or NULL
  * @stats: counters
+ * @mig_lock: serialises migration state changes; taken before @lock
+ * @mig_state: the VFIO migration state
+ * @mig_file: the open saving or resuming data file, or NULL
+ * @mig_region: the region whose device memory migrates
+ * @mig_compat: what a stream must come from to be accepted here
  */
 struct vslice_core_dev {
 	struct vfio_device vdev;
@@ -214,6 +231,12 @@ struct vslice_core_dev {
 	u32 num_regions;
 	struct eventfd_ctx *req_trigger;
 	struct vslice_core_stats stats;
+	/* protects mig_state and mig_file; taken before lock */
+	struct mutex mig_lock;
+	enum vfio_device_mig_state mig_state;
+	struct file *mig_file;
+	unsigned int mig_region;
+	char mig_compat[VSLICE_MIG_COMPAT_LEN];
 };
 
 extern const struct vfio_device_ops vslice_core_vfio_ops;
@@ -230,6 +253,8 @@ void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
 			    const struct vslice_region *region);
 void vslice_core_set_base_locked(struct vslice_core_dev *cdev,
 				 unsigned int index, u64 base);
+void vslice_core_enable_migration(struct vslice_core_dev *cdev,
+				  unsigned int region, const char *compat);
 
 void vslice_cfg_init(struct vslice_cfg *cfg,
 		     const struct vslice_cfg_desc *desc);
