@@ -28,8 +28,8 @@
 /* Unassigned bytes of the register file read as all ones. */
 #define VSLICE_MMIO_UNASSIGNED	0xffffffffu
 
-static u16 vslice_bochs_dispi_read_locked(struct vslice_inst *inst,
-					  unsigned int index)
+static u16 vslice_bochs_dispi_read(struct vslice_inst *inst,
+				   unsigned int index)
 {
 	switch (index) {
 	case VSLICE_DISPI_ID:
@@ -79,32 +79,25 @@ static bool vslice_bochs_in(unsigned int off, unsigned int base,
 }
 
 /*
- * One naturally aligned access of 1, 2 or 4 bytes at @off.  A 4-byte
- * access in the DISPI block is two 16-bit register accesses; one that
- * starts on the last register reads the unassigned space after it.
+ * One naturally aligned read of 1, 2 or 4 bytes at @off, without side
+ * effects, so that it may run locklessly.  A 4-byte access in the DISPI
+ * block is two 16-bit register accesses; one that starts on the last
+ * register reads the unassigned space after it.
  */
-static u32 vslice_bochs_mmio_read_locked(struct vslice_inst *inst,
-					 unsigned int off, unsigned int size)
+static u32 vslice_bochs_mmio_read(struct vslice_inst *inst, unsigned int off,
+				  unsigned int size)
 {
 	unsigned int i, reg;
 	u32 val = 0;
 
 	if (vslice_bochs_in(off, VSLICE_EDID_OFFSET, VSLICE_EDID_SIZE))
-		return vslice_display_edid_read_locked(inst,
-						       off - VSLICE_EDID_OFFSET,
-						       size);
-
-	if (vslice_bochs_in(off, VSLICE_VGA_OFFSET, VSLICE_VGA_SIZE)) {
-		for (i = 0; i < size; i++)
-			vslice_bochs_vga_read_locked(inst,
-						     off - VSLICE_VGA_OFFSET + i);
-		return VSLICE_MMIO_UNASSIGNED;
-	}
+		return vslice_display_edid_read(inst, off - VSLICE_EDID_OFFSET,
+						size);
 
 	if (vslice_bochs_in(off, VSLICE_DISPI_OFFSET, VSLICE_DISPI_SIZE)) {
 		reg = (off - VSLICE_DISPI_OFFSET) / 2;
 		for (i = 0; i < size; i += 2, reg++)
-			val |= (u32)vslice_bochs_dispi_read_locked(inst, reg)
+			val |= (u32)vslice_bochs_dispi_read(inst, reg)
 			       << (i * 8);
 		return val;
 	}
@@ -118,6 +111,7 @@ static u32 vslice_bochs_mmio_read_locked(struct vslice_inst *inst,
 						  VSLICE_QEXT_LITTLE_ENDIAN;
 	}
 
+	/* the VGA window, which reads as all ones too, and the holes */
 	return VSLICE_MMIO_UNASSIGNED;
 }
 
@@ -152,37 +146,64 @@ static void vslice_bochs_mmio_write_locked(struct vslice_inst *inst,
 	}
 }
 
-/* Region callback of BAR2: split into aligned pieces, little-endian. */
-static int vslice_bochs_mmio_rw(struct vslice_core_dev *cdev,
-				const struct vslice_region *r, void *buf,
-				u64 pos, size_t count, bool write)
+/*
+ * Walk an access in aligned pieces, little-endian.  Reads have side
+ * effects only in the VGA window, and only when @locked.
+ */
+static void vslice_bochs_mmio_walk(struct vslice_inst *inst, u8 *bytes,
+				   u64 pos, size_t count, bool write,
+				   bool locked)
 {
-	struct vslice_inst *inst = vslice_inst_from_core(cdev);
-	u8 *bytes = buf;
+	unsigned int i, size;
 	__le32 le;
 
-	mutex_lock(&cdev->lock);
-	while (count) {
-		unsigned int size = vslice_access_size(pos, count);
-
+	for (; count; bytes += size, pos += size, count -= size) {
+		size = vslice_access_size(pos, count);
 		if (write) {
 			le = 0;
 			memcpy(&le, bytes, size);
 			vslice_bochs_mmio_write_locked(inst, pos, size,
 						       le32_to_cpu(le));
-		} else {
-			le = cpu_to_le32(vslice_bochs_mmio_read_locked(inst,
-								       pos,
-								       size));
-			memcpy(bytes, &le, size);
+			continue;
 		}
-		bytes += size;
-		pos += size;
-		count -= size;
+		le = cpu_to_le32(vslice_bochs_mmio_read(inst, pos, size));
+		memcpy(bytes, &le, size);
+		if (locked &&
+		    vslice_bochs_in(pos, VSLICE_VGA_OFFSET, VSLICE_VGA_SIZE))
+			for (i = 0; i < size; i++)
+				vslice_bochs_vga_read_locked(inst,
+							     pos + i -
+							     VSLICE_VGA_OFFSET);
 	}
+}
+
+/*
+ * Region callback of BAR2.  Reads outside the VGA window change nothing
+ * and take no lock (they retry if a write raced them): the trapped
+ * register read is the hot path of a guest driver.
+ */
+static int vslice_bochs_mmio_rw(struct vslice_core_dev *cdev,
+				const struct vslice_region *r, void *buf,
+				u64 pos, size_t count, bool write)
+{
+	struct vslice_inst *inst = vslice_inst_from_core(cdev);
+	unsigned int seq;
+
+	if (!write && (pos >= VSLICE_VGA_OFFSET + VSLICE_VGA_SIZE ||
+		       pos + count <= VSLICE_VGA_OFFSET)) {
+		do {
+			seq = vslice_core_read_begin(cdev);
+			vslice_bochs_mmio_walk(inst, buf, pos, count, false,
+					       false);
+		} while (vslice_core_read_retry(cdev, seq));
+		return 0;
+	}
+
+	vslice_core_lock(cdev);
+	vslice_bochs_mmio_walk(inst, buf, pos, count, write, true);
 	if (write)
 		vslice_scanout_update_locked(inst);
-	mutex_unlock(&cdev->lock);
+	vslice_core_unlock(cdev);
 	return 0;
 }
 
@@ -303,9 +324,9 @@ static int vslice_bochs_mig_load(struct vslice_core_dev *cdev,
  */
 static int vslice_bochs_open(struct vslice_core_dev *cdev)
 {
-	mutex_lock(&cdev->lock);
+	vslice_core_lock(cdev);
 	vslice_display_open_locked(vslice_inst_from_core(cdev));
-	mutex_unlock(&cdev->lock);
+	vslice_core_unlock(cdev);
 	return 0;
 }
 
@@ -325,8 +346,10 @@ static const struct vslice_model_ops vslice_bochs_model_ops = {
  * Fills the config space (bochs-display IDs, vslice subsystem IDs,
  * BAR0 = the slice, prefetchable; BAR2 = 4 KiB of registers) and the
  * region table: the PCI regions, then the EDID and display regions.
+ *
+ * Return: 0 or -ENOMEM.
  */
-void vslice_bochs_init(struct vslice_inst *inst)
+int vslice_bochs_init(struct vslice_inst *inst)
 {
 	struct vslice_parent *parent = inst->parent;
 	char compat[VSLICE_MIG_COMPAT_LEN];
@@ -359,8 +382,11 @@ void vslice_bochs_init(struct vslice_inst *inst)
 			  VFIO_REGION_INFO_FLAG_WRITE,
 		.ops	= &vslice_bochs_mmio_ops,
 	};
+	int ret;
 
-	vslice_core_init(&inst->core, &vslice_bochs_model_ops);
+	ret = vslice_core_init(&inst->core, &vslice_bochs_model_ops);
+	if (ret)
+		return ret;
 	vslice_cfg_init(&inst->core.cfg, &desc);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR0_REGION_INDEX, &vram);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR2_REGION_INDEX, &mmio);
@@ -372,7 +398,8 @@ void vslice_bochs_init(struct vslice_inst *inst)
 	vslice_core_enable_migration(&inst->core, VFIO_PCI_BAR0_REGION_INDEX,
 				     compat);
 
-	mutex_lock(&inst->core.lock);
+	vslice_core_lock(&inst->core);
 	vslice_bochs_reset(&inst->core);
-	mutex_unlock(&inst->core.lock);
+	vslice_core_unlock(&inst->core);
+	return 0;
 }

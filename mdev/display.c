@@ -143,10 +143,13 @@ int vslice_display_query_plane(struct vslice_core_dev *cdev,
 
 	index = inst->mon.display;
 	if (cdev->regions[index].base != mode.offset) {
+		/* the window moves: a change lockless readers must see */
+		write_seqcount_begin(&cdev->seq);
 		index = index == VSLICE_REGION_DISPLAY ?
 			VSLICE_REGION_DISPLAY + 1 : VSLICE_REGION_DISPLAY;
 		vslice_core_set_base_locked(cdev, index, mode.offset);
 		inst->mon.display = index;
+		write_seqcount_end(&cdev->seq);
 	}
 	mutex_unlock(&cdev->lock);
 
@@ -160,23 +163,22 @@ int vslice_display_query_plane(struct vslice_core_dev *cdev,
 }
 
 /**
- * vslice_display_edid_read_locked() - the EDID window of BAR2, as the
- * guest reads it
- * @inst: instance
+ * vslice_display_edid_read() - the EDID window of BAR2, as the guest
+ * reads it
+ * @inst: instance, locked or in a lockless read section
  * @off: offset in the window
  * @size: 1, 2 or 4 bytes
  *
  * Return: the bytes of the blob, little-endian; zeros past its end and
  * while the link is down (no monitor: no EDID).
  */
-u32 vslice_display_edid_read_locked(struct vslice_inst *inst,
-				    unsigned int off, unsigned int size)
+u32 vslice_display_edid_read(struct vslice_inst *inst, unsigned int off,
+			     unsigned int size)
 {
 	const struct vfio_region_gfx_edid *regs = &inst->mon.regs;
 	unsigned int i;
 	u32 val = 0;
 
-	lockdep_assert_held(&inst->core.lock);
 	if (regs->link_state != VFIO_DEVICE_GFX_LINK_STATE_UP)
 		return 0;
 	for (i = 0; i < size; i++)
@@ -209,7 +211,7 @@ static int vslice_display_edid_rw(struct vslice_core_dev *cdev,
 	u32 val;
 	int ret = 0;
 
-	mutex_lock(&cdev->lock);
+	vslice_core_lock(cdev);
 	if (!write) {
 		memset(buf, 0, count);
 		vslice_display_copy_out(buf, pos, count, regs, 0,
@@ -235,7 +237,7 @@ static int vslice_display_edid_rw(struct vslice_core_dev *cdev,
 		else
 			ret = -EINVAL;
 	}
-	mutex_unlock(&cdev->lock);
+	vslice_core_unlock(cdev);
 	return ret;
 }
 

@@ -46,7 +46,9 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 		goto err_put_vdev;
 	}
 
-	vslice_bochs_init(inst);
+	ret = vslice_bochs_init(inst);
+	if (ret)
+		goto err_free_slice;
 
 	ret = vfio_register_emulated_iommu_dev(&inst->core.vdev);
 	if (ret)
@@ -136,7 +138,7 @@ static ssize_t trapped_show(struct device *dev, struct device_attribute *attr,
 {
 	struct vslice_inst *inst = dev_get_drvdata(dev);
 
-	return vslice_stat_show(buf, &inst->core.stats.trapped);
+	return sysfs_emit(buf, "%llu\n", vslice_core_trapped(&inst->core));
 }
 static DEVICE_ATTR_RO(trapped);
 

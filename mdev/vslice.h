@@ -242,7 +242,7 @@ ssize_t vslice_type_description(struct mdev_type *mtype, char *buf);
 extern struct mdev_driver vslice_mdev_driver;
 
 /* bochs.c */
-void vslice_bochs_init(struct vslice_inst *inst);
+int vslice_bochs_init(struct vslice_inst *inst);
 
 /* display.c */
 void vslice_display_init(struct vslice_inst *inst);
@@ -252,8 +252,8 @@ enum vslice_scanout vslice_display_mode_locked(struct vslice_inst *inst,
 ssize_t vslice_display_mode_show(struct vslice_inst *inst, char *buf);
 int vslice_display_query_plane(struct vslice_core_dev *cdev,
 			       struct vfio_device_gfx_plane_info *plane);
-u32 vslice_display_edid_read_locked(struct vslice_inst *inst,
-				    unsigned int off, unsigned int size);
+u32 vslice_display_edid_read(struct vslice_inst *inst, unsigned int off,
+			     unsigned int size);
 
 /* policy.c */
 extern const struct attribute_group *vslice_parent_groups[];

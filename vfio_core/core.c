@@ -14,14 +14,26 @@
 #include "compat.h"
 #include "private.h"
 
-/* The config region: trapped, never mapped, served from struct vslice_cfg. */
-static int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
-			      const struct vslice_region *r, void *buf,
-			      u64 pos, size_t count, bool write)
+/*
+ * The config region: trapped, never mapped, served from struct
+ * vslice_cfg.  Reads take no lock: they retry if a write raced them.
+ */
+int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
+		       const struct vslice_region *r, void *buf, u64 pos,
+		       size_t count, bool write)
 {
-	mutex_lock(&cdev->lock);
-	vslice_cfg_rw(&cdev->cfg, buf, pos, count, write);
-	mutex_unlock(&cdev->lock);
+	unsigned int seq;
+
+	if (write) {
+		vslice_core_lock(cdev);
+		vslice_cfg_rw(&cdev->cfg, buf, pos, count, true);
+		vslice_core_unlock(cdev);
+		return 0;
+	}
+	do {
+		seq = vslice_core_read_begin(cdev);
+		vslice_cfg_rw(&cdev->cfg, buf, pos, count, false);
+	} while (vslice_core_read_retry(cdev, seq));
 	return 0;
 }
 
@@ -34,12 +46,15 @@ static const struct vslice_region_ops vslice_core_cfg_ops = {
  * @cdev: device returned by vfio_alloc_device() with &vslice_core_vfio_ops
  * @model: the model's callbacks
  *
- * Sets up the lock and the config region.  The model then fills the
- * config space (vslice_cfg_init()) and its regions
- * (vslice_core_set_region()) before registering the device.
+ * Sets up the locks, the counters and the config region.  The model then
+ * fills the config space (vslice_cfg_init()) and its regions
+ * (vslice_core_set_region()) before registering the device.  Whatever
+ * happens next, the device's @release op undoes this.
+ *
+ * Return: 0 or -ENOMEM.
  */
-void vslice_core_init(struct vslice_core_dev *cdev,
-		      const struct vslice_model_ops *model)
+int vslice_core_init(struct vslice_core_dev *cdev,
+		     const struct vslice_model_ops *model)
 {
 	const struct vslice_region cfg_region = {
 		.size = VSLICE_CFG_SIZE,
@@ -48,13 +63,34 @@ void vslice_core_init(struct vslice_core_dev *cdev,
 		.ops = &vslice_core_cfg_ops,
 	};
 
+	cdev->stats.trapped = alloc_percpu(u64);
+	if (!cdev->stats.trapped)
+		return -ENOMEM;
 	mutex_init(&cdev->lock);
+	seqcount_mutex_init(&cdev->seq, &cdev->lock);
 	mutex_init(&cdev->mig_lock);
 	cdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	cdev->model = model;
 	/* All PCI region indexes exist, absent ones with size 0. */
 	cdev->num_regions = VFIO_PCI_NUM_REGIONS;
 	vslice_core_set_region(cdev, VFIO_PCI_CONFIG_REGION_INDEX, &cfg_region);
+	return 0;
+}
+
+/**
+ * vslice_core_trapped() - trapped accesses so far
+ * @cdev: device
+ *
+ * Return: the sum of the per-CPU counts.
+ */
+u64 vslice_core_trapped(struct vslice_core_dev *cdev)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(cdev->stats.trapped, cpu);
+	return sum;
 }
 
 /* Power-on state of everything the user can see: config and model. */
@@ -80,9 +116,9 @@ static int vslice_core_open_device(struct vfio_device *vdev)
 	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
 	int ret;
 
-	mutex_lock(&cdev->lock);
+	vslice_core_lock(cdev);
 	vslice_core_reset_locked(cdev);
-	mutex_unlock(&cdev->lock);
+	vslice_core_unlock(cdev);
 
 	if (cdev->model->open) {
 		ret = cdev->model->open(cdev);
@@ -205,9 +241,9 @@ static int vslice_core_ioctl_get_info(struct vslice_core_dev *cdev,
 static int vslice_core_ioctl_reset(struct vslice_core_dev *cdev)
 {
 	vslice_mig_reset(cdev);
-	mutex_lock(&cdev->lock);
+	vslice_core_lock(cdev);
 	vslice_core_reset_locked(cdev);
-	mutex_unlock(&cdev->lock);
+	vslice_core_unlock(cdev);
 	atomic64_inc(&cdev->stats.resets);
 	return 0;
 }
@@ -300,6 +336,7 @@ static void vslice_core_release(struct vfio_device *vdev)
 			cdev->model->release(cdev);
 		mutex_destroy(&cdev->mig_lock);
 		mutex_destroy(&cdev->lock);
+		free_percpu(cdev->stats.trapped);
 	}
 	vslice_compat_free_device(vdev);
 }

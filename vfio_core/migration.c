@@ -376,16 +376,17 @@ static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 		ret = -EINVAL;
 	}
 
-	mutex_lock(&cdev->lock);
-	if (!ret)
+	if (!ret) {
+		vslice_core_lock(cdev);
 		ret = cdev->model->mig_load(cdev, blob + VSLICE_CFG_SIZE);
-	if (!ret)
-		memcpy(cdev->cfg.val, blob, VSLICE_CFG_SIZE);
-	else if (migf->pos > migf->head_size)
-		/* memory of a bad stream was written: none of it may stay */
+		if (!ret)
+			memcpy(cdev->cfg.val, blob, VSLICE_CFG_SIZE);
+		vslice_core_unlock(cdev);
+	}
+	/* memory of a bad stream was written: none of it may stay */
+	if (ret && migf->pos > migf->head_size)
 		memset_io(vslice_mig_mem(cdev)->iomem, 0,
 			  vslice_mig_mem(cdev)->backing);
-	mutex_unlock(&cdev->lock);
 	mutex_unlock(&migf->lock);
 	return ret;
 }

@@ -7,6 +7,13 @@
 
 #include "vslice_core.h"
 
+int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
+		       const struct vslice_region *r, void *buf, u64 pos,
+		       size_t count, bool write);
+int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
+			   const struct vslice_region *r, void *buf, u64 pos,
+			   size_t count, bool write);
+
 int vslice_region_info(struct vslice_core_dev *cdev,
 		       struct vfio_region_info *info,
 		       struct vfio_info_cap *caps);

@@ -9,6 +9,7 @@
  * see only in-bounds requests.
  */
 
+#include <linux/indirect_call_wrapper.h>
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/nospec.h>
@@ -180,7 +181,7 @@ ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
 	if (!count)
 		return 0;
 
-	atomic64_inc(&cdev->stats.trapped);
+	this_cpu_inc(*cdev->stats.trapped);
 	chunk = min_t(size_t, count, VSLICE_RW_CHUNK);
 	if (chunk > sizeof(stackbuf)) {
 		kbuf = kvmalloc(chunk, GFP_KERNEL);
@@ -194,7 +195,10 @@ ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
 			ret = -EFAULT;
 			break;
 		}
-		ret = r->ops->rw(cdev, r, kbuf, pos + done, chunk, write);
+		/* the core's own callbacks are called directly */
+		ret = INDIRECT_CALL_2(r->ops->rw, vslice_core_cfg_rw,
+				      vslice_region_iomem_rw, cdev, r, kbuf,
+				      pos + done, chunk, write);
 		if (ret)
 			break;
 		if (!write && copy_to_user(ubuf + done, kbuf, chunk)) {
@@ -270,11 +274,13 @@ static u64 vslice_region_window(struct vslice_core_dev *cdev,
 				const struct vslice_region *r, u64 pos,
 				u64 count, u64 *avail)
 {
+	unsigned int seq;
 	u64 at;
 
-	mutex_lock(&cdev->lock);
-	at = r->base + pos;
-	mutex_unlock(&cdev->lock);
+	do {
+		seq = vslice_core_read_begin(cdev);
+		at = r->base + pos;
+	} while (vslice_core_read_retry(cdev, seq));
 
 	if (at >= r->backing)
 		*avail = 0;
@@ -283,9 +289,9 @@ static u64 vslice_region_window(struct vslice_core_dev *cdev,
 	return at;
 }
 
-static int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
-				  const struct vslice_region *r, void *buf,
-				  u64 pos, size_t count, bool write)
+int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
+			   const struct vslice_region *r, void *buf, u64 pos,
+			   size_t count, bool write)
 {
 	u64 avail, at = vslice_region_window(cdev, r, pos, count, &avail);
 

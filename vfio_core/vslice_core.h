@@ -14,6 +14,8 @@
 #include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
+#include <linux/percpu.h>
+#include <linux/seqlock.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 
@@ -194,12 +196,13 @@ struct vslice_model_ops {
 
 /**
  * struct vslice_core_stats - counters of one device, for sysfs and tests
- * @trapped: read/write calls on the device fd (trapped accesses)
+ * @trapped: read/write calls on the device fd (trapped accesses), counted
+ *	     per CPU so that the hot path has no atomic operation
  * @resets: VFIO_DEVICE_RESET calls
  * @opens: first opens of the device
  */
 struct vslice_core_stats {
-	atomic64_t trapped;
+	u64 __percpu *trapped;
 	atomic64_t resets;
 	atomic64_t opens;
 };
@@ -209,7 +212,11 @@ struct vslice_core_stats {
  * @vdev: the vfio device; must stay first (vfio_alloc_device() checks it)
  * @model: the model's callbacks, set before registration
  * @lock: serialises the emulated state: @cfg, the model's register file
- *	  and @req_trigger.  Never held while touching user memory.
+ *	  and @req_trigger.  Never held while touching user memory, never
+ *	  held across anything that sleeps (see @seq).
+ * @seq: lets trapped reads see @cfg and the model's registers without
+ *	 taking @lock: vslice_core_lock() makes every change a write
+ *	 section of it, vslice_core_read_begin()/_retry() bracket a read.
  * @cfg: virtual config space
  * @regions: the region table
  * @num_regions: number of entries of @regions reported to the user
@@ -226,6 +233,7 @@ struct vslice_core_dev {
 	const struct vslice_model_ops *model;
 	/* protects cfg, the model's registers and req_trigger */
 	struct mutex lock;
+	seqcount_mutex_t seq;
 	struct vslice_cfg cfg;
 	struct vslice_region regions[VSLICE_MAX_REGIONS];
 	u32 num_regions;
@@ -247,8 +255,56 @@ vslice_core_from_vdev(struct vfio_device *vdev)
 	return container_of(vdev, struct vslice_core_dev, vdev);
 }
 
-void vslice_core_init(struct vslice_core_dev *cdev,
-		      const struct vslice_model_ops *model);
+/**
+ * vslice_core_lock() - take the state lock to change emulated state
+ * @cdev: device
+ *
+ * Lockless readers retry while a change is in progress.  Nothing in the
+ * section may sleep.
+ */
+static inline void vslice_core_lock(struct vslice_core_dev *cdev)
+{
+	mutex_lock(&cdev->lock);
+	write_seqcount_begin(&cdev->seq);
+}
+
+/**
+ * vslice_core_unlock() - end a change begun by vslice_core_lock()
+ * @cdev: device
+ */
+static inline void vslice_core_unlock(struct vslice_core_dev *cdev)
+{
+	write_seqcount_end(&cdev->seq);
+	mutex_unlock(&cdev->lock);
+}
+
+/**
+ * vslice_core_read_begin() - start a lockless read of emulated state
+ * @cdev: device
+ *
+ * Return: a cookie for vslice_core_read_retry().
+ */
+static inline unsigned int vslice_core_read_begin(struct vslice_core_dev *cdev)
+{
+	return read_seqcount_begin(&cdev->seq);
+}
+
+/**
+ * vslice_core_read_retry() - did the state change during the read?
+ * @cdev: device
+ * @seq: cookie from vslice_core_read_begin()
+ *
+ * Return: true if the read must be done again.
+ */
+static inline bool vslice_core_read_retry(struct vslice_core_dev *cdev,
+					  unsigned int seq)
+{
+	return read_seqcount_retry(&cdev->seq, seq);
+}
+
+int vslice_core_init(struct vslice_core_dev *cdev,
+		     const struct vslice_model_ops *model);
+u64 vslice_core_trapped(struct vslice_core_dev *cdev);
 void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
 			    const struct vslice_region *region);
 void vslice_core_set_base_locked(struct vslice_core_dev *cdev,
