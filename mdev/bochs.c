@@ -161,13 +161,13 @@ static void vslice_bochs_mmio_walk(struct vslice_inst *inst, u8 *bytes,
 		size = vslice_access_size(pos, count);
 		if (write) {
 			le = 0;
-			memcpy(&le, bytes, size);
+			vslice_copy_small(&le, bytes, size);
 			vslice_bochs_mmio_write_locked(inst, pos, size,
 						       le32_to_cpu(le));
 			continue;
 		}
 		le = cpu_to_le32(vslice_bochs_mmio_read(inst, pos, size));
-		memcpy(bytes, &le, size);
+		vslice_copy_small(bytes, &le, size);
 		if (locked &&
 		    vslice_bochs_in(pos, VSLICE_VGA_OFFSET, VSLICE_VGA_SIZE))
 			for (i = 0; i < size; i++)
@@ -210,6 +210,17 @@ static int vslice_bochs_mmio_rw(struct vslice_core_dev *cdev,
 static const struct vslice_region_ops vslice_bochs_mmio_ops = {
 	.rw	= vslice_bochs_mmio_rw,
 };
+
+/**
+ * vslice_bochs_module_init() - one-time setup of the model
+ *
+ * The register file is what a guest driver polls: let the core call it
+ * directly.
+ */
+void vslice_bochs_module_init(void)
+{
+	vslice_core_set_hot_region(&vslice_bochs_mmio_ops);
+}
 
 /**
  * vslice_bochs_reset() - model @reset op

@@ -243,6 +243,7 @@ extern struct mdev_driver vslice_mdev_driver;
 
 /* bochs.c */
 int vslice_bochs_init(struct vslice_inst *inst);
+void vslice_bochs_module_init(void);
 
 /* display.c */
 void vslice_display_init(struct vslice_inst *inst);

@@ -32,7 +32,7 @@ int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
 	}
 	do {
 		seq = vslice_core_read_begin(cdev);
-		vslice_cfg_rw(&cdev->cfg, buf, pos, count, false);
+		vslice_copy_small(buf, cdev->cfg.val + pos, count);
 	} while (vslice_core_read_retry(cdev, seq));
 	return 0;
 }
@@ -143,39 +143,6 @@ static void vslice_core_close_device(struct vfio_device *vdev)
 	if (cdev->model->close)
 		cdev->model->close(cdev);
 	vslice_irq_release(cdev);
-}
-
-/**
- * vslice_core_read() - vfio @read op
- * @vdev: device
- * @buf: user buffer
- * @count: bytes to read
- * @ppos: region offset + position
- *
- * Return: bytes read or a negative errno.
- */
-static ssize_t vslice_core_read(struct vfio_device *vdev, char __user *buf,
-				size_t count, loff_t *ppos)
-{
-	return vslice_region_rw(vslice_core_from_vdev(vdev), buf, count, ppos,
-				false);
-}
-
-/**
- * vslice_core_write() - vfio @write op
- * @vdev: device
- * @buf: user buffer
- * @count: bytes to write
- * @ppos: region offset + position
- *
- * Return: bytes written or a negative errno.
- */
-static ssize_t vslice_core_write(struct vfio_device *vdev,
-				 const char __user *buf, size_t count,
-				 loff_t *ppos)
-{
-	return vslice_region_rw(vslice_core_from_vdev(vdev), (char __user *)buf,
-				count, ppos, true);
 }
 
 /**
@@ -346,8 +313,8 @@ const struct vfio_device_ops vslice_core_vfio_ops = {
 	.release	= vslice_core_release,
 	.open_device	= vslice_core_open_device,
 	.close_device	= vslice_core_close_device,
-	.read		= vslice_core_read,
-	.write		= vslice_core_write,
+	.read		= vslice_region_read,
+	.write		= vslice_region_write,
 	.ioctl		= vslice_core_ioctl,
 	.mmap		= vslice_core_mmap,
 	.request	= vslice_core_request,

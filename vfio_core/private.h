@@ -18,8 +18,10 @@ int vslice_region_info(struct vslice_core_dev *cdev,
 		       struct vfio_region_info *info,
 		       struct vfio_info_cap *caps);
 int vslice_region_ioctl_info(struct vslice_core_dev *cdev, void __user *arg);
-ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
-			 size_t count, loff_t *ppos, bool write);
+ssize_t vslice_region_read(struct vfio_device *vdev, char __user *buf,
+			   size_t count, loff_t *ppos);
+ssize_t vslice_region_write(struct vfio_device *vdev, const char __user *buf,
+			    size_t count, loff_t *ppos);
 int vslice_region_mmap(struct vslice_core_dev *cdev,
 		       struct vm_area_struct *vma);
 

@@ -15,6 +15,7 @@
 #include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/static_call.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
@@ -22,7 +23,6 @@
 
 /* Trapped accesses bounce through a kernel buffer of at most this size. */
 #define VSLICE_RW_CHUNK		SZ_64K
-#define VSLICE_RW_STACK		16
 
 /* Look up a region by user-supplied index, clamped against speculation. */
 static const struct vslice_region *
@@ -142,32 +142,97 @@ out_free:
 	return ret;
 }
 
-/**
- * vslice_region_rw() - read(2) or write(2) on the device fd
- * @cdev: device
- * @ubuf: user buffer
- * @count: bytes requested
- * @ppos: file position: region offset + position in the region
- * @write: direction
- *
- * An access that starts inside a region and runs past its end is cut
- * short at the end; one that starts outside any region, or in a region
- * that does not allow the direction, gets -EINVAL.  Data bounces through
- * a kernel buffer, so region callbacks never fault on user memory (which
- * may be a mapping of this very device).
- *
- * Return: bytes transferred, or a negative errno if none were.
+/* Always inlined, so that a constant @n stays a constant. */
+static __always_inline unsigned long
+vslice_region_copy(void *kbuf, void __user *ubuf, size_t n, bool to_user)
+{
+	return to_user ? copy_to_user(ubuf, kbuf, n) :
+			 copy_from_user(kbuf, ubuf, n);
+}
+
+/*
+ * Register-sized user copies with compile-time sizes: no out-of-line
+ * copy loop, no usercopy hardening walk.  The trapped 4-byte read is the
+ * hot path of every guest driver.
  */
-ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
-			 size_t count, loff_t *ppos, bool write)
+static int vslice_region_copy_small(void *kbuf, void __user *ubuf,
+				    size_t count, bool to_user)
+{
+	unsigned long left;
+
+	switch (count) {
+	case 1:
+		left = vslice_region_copy(kbuf, ubuf, 1, to_user);
+		break;
+	case 2:
+		left = vslice_region_copy(kbuf, ubuf, 2, to_user);
+		break;
+	case 4:
+		left = vslice_region_copy(kbuf, ubuf, 4, to_user);
+		break;
+	case 8:
+		left = vslice_region_copy(kbuf, ubuf, 8, to_user);
+		break;
+	default:
+		left = vslice_region_copy(kbuf, ubuf, count, to_user);
+		break;
+	}
+	return left ? -EFAULT : 0;
+}
+
+/*
+ * The one model region whose accesses are hot (the register file a guest
+ * driver polls) is called through a static call, patched into a direct
+ * call, rather than through a retpoline.  Set once, at module init,
+ * before any device exists.
+ */
+DEFINE_STATIC_CALL(vslice_hot_rw, vslice_region_iomem_rw);
+static const struct vslice_region_ops *vslice_hot_ops;
+
+/**
+ * vslice_core_set_hot_region() - name the model's hot region callbacks
+ * @ops: region ops whose @rw should be called directly
+ *
+ * Called from module init, before any device is created.
+ */
+void vslice_core_set_hot_region(const struct vslice_region_ops *ops)
+{
+	static_call_update(vslice_hot_rw, ops->rw);
+	vslice_hot_ops = ops;
+}
+
+/* One chunk through the region's callback; known ones called directly. */
+static int vslice_region_call_rw(struct vslice_core_dev *cdev,
+				 const struct vslice_region *r, void *kbuf,
+				 u64 pos, size_t count, bool write)
+{
+	if (r->ops == vslice_hot_ops)
+		return static_call(vslice_hot_rw)(cdev, r, kbuf, pos, count,
+						  write);
+	return INDIRECT_CALL_2(r->ops->rw, vslice_core_cfg_rw,
+			       vslice_region_iomem_rw, cdev, r, kbuf, pos,
+			       count, write);
+}
+
+/*
+ * read(2) and write(2) on the device fd.  An access that starts inside a
+ * region and runs past its end is cut short at the end; one that starts
+ * outside any region, or in a region that does not allow the direction,
+ * gets -EINVAL.  Data bounces through a kernel buffer, so region
+ * callbacks never fault on user memory (which may be a mapping of this
+ * very device).  Returns bytes transferred, or a negative errno if none
+ * were.
+ */
+static __always_inline ssize_t
+vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
+		 size_t count, loff_t *ppos, bool write)
 {
 	u32 need = write ? VFIO_REGION_INFO_FLAG_WRITE :
 			   VFIO_REGION_INFO_FLAG_READ;
 	const struct vslice_region *r;
-	u8 stackbuf[VSLICE_RW_STACK];
 	size_t done = 0, chunk;
-	u8 *kbuf = stackbuf;
-	u64 pos, end;
+	u64 pos, end, small = 0;
+	u8 *kbuf;
 	int ret = 0;
 
 	if (*ppos < 0)
@@ -182,23 +247,35 @@ ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
 		return 0;
 
 	this_cpu_inc(*cdev->stats.trapped);
-	chunk = min_t(size_t, count, VSLICE_RW_CHUNK);
-	if (chunk > sizeof(stackbuf)) {
-		kbuf = kvmalloc(chunk, GFP_KERNEL);
-		if (!kbuf)
-			return -ENOMEM;
+
+	/* register-sized: one call, bounce through a u64 */
+	if (count <= sizeof(small)) {
+		if (write)
+			ret = vslice_region_copy_small(&small, ubuf, count,
+						       false);
+		if (!ret)
+			ret = vslice_region_call_rw(cdev, r, &small, pos,
+						    count, write);
+		if (!ret && !write)
+			ret = vslice_region_copy_small(&small, ubuf, count,
+						       true);
+		if (ret)
+			return ret;
+		*ppos += count;
+		return count;
 	}
 
+	kbuf = kvmalloc(min_t(size_t, count, VSLICE_RW_CHUNK), GFP_KERNEL);
+	if (!kbuf)
+		return -ENOMEM;
 	while (done < count) {
 		chunk = min_t(size_t, count - done, VSLICE_RW_CHUNK);
 		if (write && copy_from_user(kbuf, ubuf + done, chunk)) {
 			ret = -EFAULT;
 			break;
 		}
-		/* the core's own callbacks are called directly */
-		ret = INDIRECT_CALL_2(r->ops->rw, vslice_core_cfg_rw,
-				      vslice_region_iomem_rw, cdev, r, kbuf,
-				      pos + done, chunk, write);
+		ret = vslice_region_call_rw(cdev, r, kbuf, pos + done, chunk,
+					    write);
 		if (ret)
 			break;
 		if (!write && copy_to_user(ubuf + done, kbuf, chunk)) {
@@ -207,13 +284,44 @@ ssize_t vslice_region_rw(struct vslice_core_dev *cdev, char __user *ubuf,
 		}
 		done += chunk;
 	}
+	kvfree(kbuf);
 
-	if (kbuf != stackbuf)
-		kvfree(kbuf);
 	if (!done)
 		return ret;
 	*ppos += done;
 	return done;
+}
+
+/**
+ * vslice_region_read() - vfio @read op
+ * @vdev: device
+ * @buf: user buffer
+ * @count: bytes to read
+ * @ppos: region offset + position
+ *
+ * Return: bytes read or a negative errno.
+ */
+ssize_t vslice_region_read(struct vfio_device *vdev, char __user *buf,
+			   size_t count, loff_t *ppos)
+{
+	return vslice_region_rw(vslice_core_from_vdev(vdev), buf, count, ppos,
+				false);
+}
+
+/**
+ * vslice_region_write() - vfio @write op
+ * @vdev: device
+ * @buf: user buffer
+ * @count: bytes to write
+ * @ppos: region offset + position
+ *
+ * Return: bytes written or a negative errno.
+ */
+ssize_t vslice_region_write(struct vfio_device *vdev, const char __user *buf,
+			    size_t count, loff_t *ppos)
+{
+	return vslice_region_rw(vslice_core_from_vdev(vdev), (char __user *)buf,
+				count, ppos, true);
 }
 
 /**

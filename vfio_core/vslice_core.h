@@ -19,6 +19,8 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include <linux/string.h>
+
 struct eventfd_ctx;
 struct vm_area_struct;
 struct vslice_core_dev;
@@ -96,6 +98,39 @@ struct vslice_region {
  * ignore writes and are not mapped.
  */
 extern const struct vslice_region_ops vslice_region_iomem_ops;
+
+void vslice_core_set_hot_region(const struct vslice_region_ops *ops);
+
+/**
+ * vslice_copy_small() - copy a few bytes, inline for register widths
+ * @dst: destination
+ * @src: source
+ * @n: bytes; 1, 2, 4 and 8 compile to single moves
+ *
+ * Trapped register accesses copy 1 to 8 bytes many times a second; a
+ * call to memcpy() for each costs more than the access itself.
+ */
+static __always_inline void vslice_copy_small(void *dst, const void *src,
+					      size_t n)
+{
+	switch (n) {
+	case 1:
+		memcpy(dst, src, 1);
+		break;
+	case 2:
+		memcpy(dst, src, 2);
+		break;
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	default:
+		memcpy(dst, src, n);
+		break;
+	}
+}
 
 /**
  * vslice_access_size() - width of the next piece of a split access
