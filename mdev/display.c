@@ -23,8 +23,8 @@
 
 #include "vslice.h"
 
-/* enum drm_plane_type: the primary plane, the only one vslice has. */
-#define VSLICE_DRM_PLANE_PRIMARY	1
+/* enum drm_plane_type: vslice has a primary plane and no cursor. */
+#define VSLICE_DRM_PLANE_CURSOR		2
 
 /* The EDID region: registers at 0, the blob in the second KiB. */
 #define VSLICE_EDID_REGION_SIZE		0x800
@@ -120,7 +120,9 @@ ssize_t vslice_display_mode_show(struct vslice_inst *inst, char *buf)
  * Describes the scanout as a plane of the display region whose window
  * starts at it, switching to the other display region when the scanout
  * moved.  A scanout that is off, blanked, invalid or not page-aligned
- * gives an empty plane: never an error at run time.
+ * gives an empty plane: never an error at run time.  QEMU leaves
+ * @drm_plane_type zero in region-plane queries, so every type but the
+ * cursor (which vslice does not have: an empty plane) means the primary.
  *
  * Return: 0.
  */
@@ -131,7 +133,7 @@ int vslice_display_query_plane(struct vslice_core_dev *cdev,
 	struct vslice_mode mode;
 	unsigned int index;
 
-	if (plane->drm_plane_type != VSLICE_DRM_PLANE_PRIMARY)
+	if (plane->drm_plane_type == VSLICE_DRM_PLANE_CURSOR)
 		return 0;
 
 	mutex_lock(&cdev->lock);
