@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/iommufd.h>
 #include <unistd.h>
 
 #include "vslice.h"
@@ -268,8 +269,12 @@ long long vslice_type_available(const char *parent, const char *type)
 	return strtoll(buf, NULL, 0);
 }
 
-int vslice_create(const char *parent, const char *type,
-		  char uuid[VSLICE_UUID_LEN])
+/*
+ * Create an instance of @type on the mdev parent whose sysfs directory is
+ * @sysdev (a PCI device for vslice, /sys/class/... for other parents).
+ */
+int vslice_mdev_create(const char *sysdev, const char *type,
+		       char uuid[VSLICE_UUID_LEN])
 {
 	char path[PATH_MAX];
 	int ret;
@@ -278,10 +283,18 @@ int vslice_create(const char *parent, const char *type,
 				VSLICE_UUID_LEN);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path),
-		 SYS_PCI "/devices/%s/mdev_supported_types/%s/create",
-		 parent, type);
+	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/create",
+		 sysdev, type);
 	return vslice_sysfs_write(path, uuid);
+}
+
+int vslice_create(const char *parent, const char *type,
+		  char uuid[VSLICE_UUID_LEN])
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_PCI "/devices/%s", parent);
+	return vslice_mdev_create(path, type, uuid);
 }
 
 void vslice_create_assert(const char *parent, const char *type,
@@ -350,20 +363,77 @@ int vslice_inst_count(const char *parent)
 	return vslice_walk_insts(parent, false);
 }
 
-int vslice_dev_open(struct vslice_dev *dev, const char *uuid)
+/*
+ * Open any VFIO device through the group API: @sysdev is its sysfs
+ * directory (which has the iommu_group link), @name what
+ * VFIO_GROUP_GET_DEVICE_FD wants (an mdev's UUID, a PCI device's BDF).
+ * Each device gets its own container.
+ */
+/*
+ * The cdev path: /dev/vfio/devices/vfioN bound to a fresh iommufd and
+ * attached to an IOAS, as QEMU does with iommufd=.
+ */
+static int vslice_vfio_open_cdev(struct vslice_dev *dev, const char *sysdev)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+	};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/vfio-dev", sysdev);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)) && strncmp(de->d_name, "vfio", 4))
+		;
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
+		 de ? de->d_name : "none");
+	closedir(dir);
+
+	dev->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (dev->fd < 0)
+		return -errno;
+	dev->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (dev->iommufd < 0)
+		return -errno;
+	bind.iommufd = dev->iommufd;
+	if (ioctl(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
+	    ioctl(dev->iommufd, IOMMU_IOAS_ALLOC, &alloc))
+		return -errno;
+	attach.pt_id = alloc.out_ioas_id;
+	if (ioctl(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		return -errno;
+	return 0;
+}
+
+int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
+		     const char *name)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
+	const char *path_kind = getenv("VSLICE_VFIO");
 	char path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
 	int ret;
 
 	dev->container = -1;
 	dev->group = -1;
+	dev->iommufd = -1;
 	dev->fd = -1;
-	if (uuid != dev->uuid)
-		snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid);
+	if (name != dev->uuid)
+		snprintf(dev->uuid, sizeof(dev->uuid), "%s", name);
 
-	snprintf(path, sizeof(path), SYS_MDEV "/%s/iommu_group", uuid);
+	if (path_kind && !strcmp(path_kind, "cdev")) {
+		ret = vslice_vfio_open_cdev(dev, sysdev);
+		if (ret)
+			vslice_dev_close(dev);
+		return ret;
+	}
+
+	snprintf(path, sizeof(path), "%s/iommu_group", sysdev);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)
 		return -errno;
@@ -386,7 +456,7 @@ int vslice_dev_open(struct vslice_dev *dev, const char *uuid)
 		goto err;
 	if (ioctl(dev->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		goto err;
-	dev->fd = ioctl(dev->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
+	dev->fd = ioctl(dev->group, VFIO_GROUP_GET_DEVICE_FD, dev->uuid);
 	if (dev->fd < 0)
 		goto err;
 	return 0;
@@ -395,6 +465,14 @@ err:
 	ret = -errno;
 	vslice_dev_close(dev);
 	return ret;
+}
+
+int vslice_dev_open(struct vslice_dev *dev, const char *uuid)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_MDEV "/%s", uuid);
+	return vslice_vfio_open(dev, path, uuid);
 }
 
 void vslice_dev_open_assert(struct vslice_dev *dev, const char *uuid)
@@ -413,9 +491,12 @@ void vslice_dev_close(struct vslice_dev *dev)
 		close(dev->group);
 	if (dev->container >= 0)
 		close(dev->container);
+	if (dev->iommufd >= 0)
+		close(dev->iommufd);
 	dev->fd = -1;
 	dev->group = -1;
 	dev->container = -1;
+	dev->iommufd = -1;
 }
 
 void vslice_region_info(int fd, u32 index, struct vfio_region_info *info)
@@ -427,28 +508,84 @@ void vslice_region_info(int fd, u32 index, struct vfio_region_info *info)
 		VSLICE_FAIL("GET_REGION_INFO %u", index);
 }
 
-u32 vslice_cfg_read(int fd, u32 off, unsigned int size)
+/* One access of 1, 2 or 4 bytes to a region, failing the test on error. */
+static u32 vslice_region_access(int fd, u32 index, u32 off, unsigned int size,
+				bool write, u32 val)
 {
-	u32 val = 0;
+	u64 pos = VSLICE_REGION_OFFSET(index) + off;
 	ssize_t n;
 
-	n = pread(fd, &val, size,
-		  VSLICE_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off);
+	/* little-endian host: the low bytes of val are the bus bytes */
+	if (write)
+		n = pwrite(fd, &val, size, pos);
+	else
+		n = pread(fd, &val, size, pos);
 	if (n != (ssize_t)size)
-		VSLICE_FAIL("config read of %u at 0x%x returned %zd", size,
-			    off, n);
-	return val;	/* little-endian host: bytes in bus order */
+		VSLICE_FAIL("%s of %u bytes at 0x%x of region %u returned %zd",
+			    write ? "write" : "read", size, off, index, n);
+	return size == 4 ? val : val & ((1u << (size * 8)) - 1);
+}
+
+u32 vslice_cfg_read(int fd, u32 off, unsigned int size)
+{
+	return vslice_region_access(fd, VFIO_PCI_CONFIG_REGION_INDEX, off, size,
+				    false, 0);
 }
 
 void vslice_cfg_write(int fd, u32 off, unsigned int size, u32 val)
 {
-	ssize_t n;
+	vslice_region_access(fd, VFIO_PCI_CONFIG_REGION_INDEX, off, size, true,
+			     val);
+}
 
-	n = pwrite(fd, &val, size,
-		   VSLICE_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off);
-	if (n != (ssize_t)size)
-		VSLICE_FAIL("config write of %u at 0x%x returned %zd", size,
-			    off, n);
+u32 vslice_mmio_read(int fd, u32 off, unsigned int size)
+{
+	return vslice_region_access(fd, VFIO_PCI_BAR2_REGION_INDEX, off, size,
+				    false, 0);
+}
+
+void vslice_mmio_write(int fd, u32 off, unsigned int size, u32 val)
+{
+	vslice_region_access(fd, VFIO_PCI_BAR2_REGION_INDEX, off, size, true,
+			     val);
+}
+
+/* The type capability of a region: 0, or -ENOENT if it has none. */
+int vslice_region_cap_type(int fd, u32 index, u32 *type, u32 *subtype)
+{
+	struct vfio_region_info *info;
+	struct vfio_info_cap_header *hdr;
+	u32 argsz = sizeof(*info);
+	u32 off;
+
+	info = calloc(1, argsz);
+	info->argsz = argsz;
+	info->index = index;
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info))
+		VSLICE_FAIL("GET_REGION_INFO %u", index);
+	if (info->argsz > argsz) {
+		argsz = info->argsz;
+		info = realloc(info, argsz);
+		memset(info, 0, argsz);
+		info->argsz = argsz;
+		info->index = index;
+		if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info))
+			VSLICE_FAIL("GET_REGION_INFO %u with caps", index);
+	}
+	for (off = (info->flags & VFIO_REGION_INFO_FLAG_CAPS) ?
+		   info->cap_offset : 0; off; off = hdr->next) {
+		hdr = (void *)info + off;
+		if (hdr->id == VFIO_REGION_INFO_CAP_TYPE) {
+			struct vfio_region_info_cap_type *t = (void *)hdr;
+
+			*type = t->type;
+			*subtype = t->subtype;
+			free(info);
+			return 0;
+		}
+	}
+	free(info);
+	return -ENOENT;
 }
 
 int vslice_inst_attr(const char *uuid, const char *attr, char *buf,

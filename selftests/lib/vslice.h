@@ -27,6 +27,7 @@ typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
+typedef __s32 s32;
 
 #define VSLICE_UUID_LEN		37
 #define VSLICE_BDF_LEN		16
@@ -54,15 +55,18 @@ typedef __u64 u64;
 } while (0)
 
 /**
- * struct vslice_dev - an instance opened through the VFIO group API
- * @container: /dev/vfio/vfio
- * @group: /dev/vfio/N
+ * struct vslice_dev - an instance opened through VFIO: the group API, or
+ * with VSLICE_VFIO=cdev in the environment the device cdev bound to iommufd
+ * @container: /dev/vfio/vfio (group path)
+ * @group: /dev/vfio/N (group path)
+ * @iommufd: /dev/iommu (cdev path)
  * @fd: the device
- * @uuid: the instance
+ * @uuid: the instance (for vslice_vfio_open(), the device's VFIO name)
  */
 struct vslice_dev {
 	int container;
 	int group;
+	int iommufd;
 	int fd;
 	char uuid[VSLICE_UUID_LEN];
 };
@@ -90,6 +94,8 @@ int vslice_type_attr(const char *parent, const char *type, const char *attr,
 long long vslice_type_available(const char *parent, const char *type);
 int vslice_create(const char *parent, const char *type,
 		  char uuid[VSLICE_UUID_LEN]);
+int vslice_mdev_create(const char *sysdev, const char *type,
+		       char uuid[VSLICE_UUID_LEN]);
 void vslice_create_assert(const char *parent, const char *type,
 			  char uuid[VSLICE_UUID_LEN]);
 int vslice_remove(const char *uuid);
@@ -97,12 +103,17 @@ int vslice_remove_all(const char *parent);
 int vslice_inst_count(const char *parent);
 
 /* VFIO */
+int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
+		     const char *name);
 int vslice_dev_open(struct vslice_dev *dev, const char *uuid);
 void vslice_dev_open_assert(struct vslice_dev *dev, const char *uuid);
 void vslice_dev_close(struct vslice_dev *dev);
 void vslice_region_info(int fd, u32 index, struct vfio_region_info *info);
 u32 vslice_cfg_read(int fd, u32 off, unsigned int size);
 void vslice_cfg_write(int fd, u32 off, unsigned int size, u32 val);
+u32 vslice_mmio_read(int fd, u32 off, unsigned int size);
+void vslice_mmio_write(int fd, u32 off, unsigned int size, u32 val);
+int vslice_region_cap_type(int fd, u32 index, u32 *type, u32 *subtype);
 
 /* instance attributes and VRAM */
 int vslice_inst_attr(const char *uuid, const char *attr, char *buf,
