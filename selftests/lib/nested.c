@@ -1,0 +1,905 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Nested guests for vslice selftests.  See nested.h.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nested.h"
+
+#define NESTED_QEMU	"qemu-system-x86_64"
+#define NESTED_PATH	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define NESTED_POLL_MS	100
+#define NESTED_SOCK_S	60	/* QEMU creates its sockets within this */
+
+static void nested_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static double nested_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int vslice_nested_path(const struct vslice_nested *g, const char *name,
+		       char *path, size_t len)
+{
+	int n = snprintf(path, len, "%s/%s", g->dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int vslice_nested_put(const struct vslice_nested *g, const char *name,
+		      const char *val)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	FILE *f;
+
+	vslice_nested_path(g, name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fputs(val, f);
+	if (fclose(f))
+		return -errno;
+	return rename(tmp, path) ? -errno : 0;
+}
+
+int vslice_nested_get(const struct vslice_nested *g, const char *name,
+		      char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	vslice_nested_path(g, name, path, sizeof(path));
+	return vslice_sysfs_read(path, buf, len);
+}
+
+/* A process is alive if it exists and is not a zombie. */
+bool vslice_nested_alive(const struct vslice_nested *g)
+{
+	char path[64], buf[256], *p;
+
+	if (g->pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", g->pid);
+	if (vslice_sysfs_read(path, buf, sizeof(buf)))
+		return false;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* Reap QEMU if it is our child; harmless if it is not. */
+static void nested_reap(const struct vslice_nested *g)
+{
+	int status;
+
+	if (g->pid > 0)
+		waitpid(g->pid, &status, WNOHANG);
+}
+
+/* Bind @src onto @root@dst, recursively. */
+static int nested_bind(const char *root, const char *src, const char *dst)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s", root, dst);
+	return mount(src, path, NULL, MS_BIND | MS_REC, NULL);
+}
+
+static bool nested_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return path && !strncmp(path, dir, n) && (!path[n] || path[n] == '/');
+}
+
+/*
+ * Where the work directory appears inside @o->root: bound over a directory
+ * that exists there and holds none of the paths QEMU must see.
+ */
+static int nested_qdir(const struct vslice_nested_opts *o, char *qdir,
+		       size_t len)
+{
+	static const char * const spots[] = { "/mnt", "/media", "/srv", "/tmp" };
+	char path[PATH_MAX];
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(spots); i++) {
+		snprintf(path, sizeof(path), "%s%s", o->root, spots[i]);
+		if (stat(path, &st) || !S_ISDIR(st.st_mode) ||
+		    nested_under(o->kernel, spots[i]) ||
+		    nested_under(o->initrd, spots[i]) ||
+		    nested_under(o->share, spots[i]))
+			continue;
+		snprintf(qdir, len, "%s", spots[i]);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/*
+ * The child: its own session (out of reach of the harness's kill of a
+ * test's process group, so that the guest outlives the test that started
+ * it), its own mount namespace for the chroot's bind mounts (they vanish
+ * with QEMU), then exec QEMU.
+ */
+static void nested_exec(const struct vslice_nested *g, const char *root,
+			char **argv)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	setsid();
+	vslice_nested_path(g, "qemu.log", path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		_exit(126);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		dup2(fd, 0);
+
+	if (root) {
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+			perror("nested: mount namespace");
+			_exit(126);
+		}
+		if (nested_bind(root, "/proc", "/proc") ||
+		    nested_bind(root, "/sys", "/sys") ||
+		    nested_bind(root, "/dev", "/dev") ||
+		    nested_bind(root, g->dir, g->qdir)) {
+			perror("nested: bind mounts into the root");
+			_exit(126);
+		}
+		if (chroot(root) || chdir("/")) {
+			perror("nested: chroot");
+			_exit(126);
+		}
+	}
+	putenv(NESTED_PATH);
+	execvp(argv[0], argv);
+	perror("nested: exec " NESTED_QEMU);
+	_exit(127);
+}
+
+static int nested_connect(const struct vslice_nested *g, const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	double end = nested_now() + NESTED_SOCK_S;
+	int fd;
+
+	if (vslice_nested_path(g, name, sa.sun_path, sizeof(sa.sun_path)))
+		return -ENAMETOOLONG;
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		close(fd);
+		if (!vslice_nested_alive(g))
+			return -ECHILD;
+		if (nested_now() > end)
+			return -ETIMEDOUT;
+		nested_sleep_ms(NESTED_POLL_MS);
+	}
+}
+
+/* One line from @fd (up to '\n', which is dropped), within @timeout_s. */
+static int nested_read_line(int fd, char *buf, size_t len,
+			    unsigned int timeout_s)
+{
+	double end = nested_now() + timeout_s;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		int left = (end - nested_now()) * 1000;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, left) <= 0)
+			continue;
+		if (read(fd, &c, 1) != 1)
+			return -EPIPE;
+		if (c == '\n')
+			break;
+		if (n + 1 < len)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+static int nested_qmp_connect(struct vslice_nested *g)
+{
+	char line[4096];
+	int ret;
+
+	if (g->qmp >= 0)
+		return 0;
+	g->qmp = nested_connect(g, "qmp.sock");
+	if (g->qmp < 0) {
+		ret = g->qmp;
+		g->qmp = -1;
+		return ret;
+	}
+	/* The greeting, then leave capabilities negotiation mode. */
+	ret = nested_read_line(g->qmp, line, sizeof(line), 30);
+	if (!ret)
+		ret = vslice_nested_qmp(g, "{\"execute\":\"qmp_capabilities\"}",
+					line, sizeof(line));
+	if (ret) {
+		close(g->qmp);
+		g->qmp = -1;
+	}
+	return ret;
+}
+
+/**
+ * vslice_nested_qmp() - run one QMP command
+ * @g: guest
+ * @json: the command, one line of JSON
+ * @reply: the answer (the "return" or "error" line), may be NULL
+ * @len: size of @reply
+ *
+ * Events that arrive meanwhile are skipped.
+ *
+ * Return: 0 on "return", -EIO on "error", another -errno if QEMU did not
+ * answer.
+ */
+int vslice_nested_qmp(struct vslice_nested *g, const char *json,
+		      char *reply, size_t len)
+{
+	char line[16384];
+	int ret;
+
+	if (!strstr(json, "qmp_capabilities")) {
+		ret = nested_qmp_connect(g);
+		if (ret)
+			return ret;
+	}
+	if (write(g->qmp, json, strlen(json)) != (ssize_t)strlen(json) ||
+	    write(g->qmp, "\n", 1) != 1)
+		return -EPIPE;
+	for (;;) {
+		ret = nested_read_line(g->qmp, line, sizeof(line), 120);
+		if (ret)
+			return ret;
+		if (strstr(line, "\"return\"") || strstr(line, "\"error\"")) {
+			if (reply)
+				snprintf(reply, len, "%s", line);
+			return strstr(line, "\"error\"") &&
+			       !strstr(line, "\"return\"") ? -EIO : 0;
+		}
+	}
+}
+
+/**
+ * vslice_nested_hmp() - run a human monitor command
+ * @g: guest
+ * @cmd: the command, e.g. "info pci"
+ * @out: its output, unescaped
+ * @len: size of @out
+ *
+ * Return: as vslice_nested_qmp().
+ */
+int vslice_nested_hmp(struct vslice_nested *g, const char *cmd, char *out,
+		      size_t len)
+{
+	char json[1024], reply[16384], *p, *q;
+	size_t n = 0;
+	int ret;
+
+	n = snprintf(json, sizeof(json),
+		     "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"");
+	for (; *cmd && n + 8 < sizeof(json); cmd++) {
+		if (*cmd == '"' || *cmd == '\\')
+			json[n++] = '\\';
+		json[n++] = *cmd;
+	}
+	snprintf(json + n, sizeof(json) - n, "\"}}");
+	ret = vslice_nested_qmp(g, json, reply, sizeof(reply));
+	p = strstr(reply, "\"return\": \"");
+	if (!out || !len)
+		return ret;
+	out[0] = '\0';
+	if (!p) {
+		snprintf(out, len, "%s", reply);
+		return ret;
+	}
+	/* Unescape the JSON string (\n, \r, \t, \", \\; \u00XX as '?'). */
+	for (p += 11, q = out; *p && *p != '"' && q + 1 < out + len; p++) {
+		if (*p != '\\') {
+			*q++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 'n':
+			*q++ = '\n';
+			break;
+		case 't':
+			*q++ = '\t';
+			break;
+		case 'r':
+			break;
+		case 'u':
+			*q++ = '?';
+			p += 4;
+			break;
+		default:
+			*q++ = *p;
+		}
+	}
+	*q = '\0';
+	return ret;
+}
+
+/**
+ * vslice_nested_screendump() - save the guest's display as a P6 PPM
+ * @g: guest
+ * @path: where: a file in the guest's work directory
+ *
+ * Return: 0 or -errno (-EIO: QEMU refused, its answer is printed).
+ */
+int vslice_nested_screendump(struct vslice_nested *g, const char *path)
+{
+	char json[PATH_MAX + 128], reply[4096];
+	int ret;
+
+	unlink(path);
+	if (!nested_under(path, g->dir))
+		return -EINVAL;
+	snprintf(json, sizeof(json),
+		 "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"%s%s\"}}",
+		 g->qdir, path + strlen(g->dir));
+	ret = vslice_nested_qmp(g, json, reply, sizeof(reply));
+	if (ret)
+		fprintf(stderr, "# screendump: %s\n", reply);
+	return ret;
+}
+
+static void nested_add(char **argv, int *argc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*argc >= VSLICE_NESTED_MAX_ARGS - 1)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&argv[*argc], fmt, ap) >= 0)
+		(*argc)++;
+	va_end(ap);
+	argv[*argc] = NULL;
+}
+
+/**
+ * vslice_nested_start() - start a nested guest
+ * @g: filled in
+ * @dir: its work directory, created (its old files removed); with
+ *       @opts->root, QEMU sees it bound over /mnt (or /media, /srv, /tmp:
+ *       the first that exists in the root and holds no path QEMU needs)
+ * @opts: what to start
+ *
+ * Returns as soon as QEMU answers on its monitor: wait for readiness with
+ * vslice_nested_wait(g, 0, VSLICE_NESTED_READY, ...).
+ *
+ * Return: 0, or -errno; QEMU's own words are in qemu.log (see
+ * vslice_nested_dump()).
+ */
+int vslice_nested_start(struct vslice_nested *g, const char *dir,
+			const struct vslice_nested_opts *opts)
+{
+	static const char * const files[] = {
+		"pid", "qdir", "serial.log", "qemu.log", "qmp.sock", "ctl.sock",
+	};
+	char *argv[VSLICE_NESTED_MAX_ARGS], buf[64];
+	char path[PATH_MAX];
+	unsigned int i;
+	int argc = 0, ret;
+	pid_t pid;
+
+	memset(g, 0, sizeof(*g));
+	g->qmp = -1;
+	g->ctl = -1;
+	snprintf(g->dir, sizeof(g->dir), "%s", dir);
+	snprintf(g->qdir, sizeof(g->qdir), "%s", dir);
+	if (opts->root && nested_qdir(opts, g->qdir, sizeof(g->qdir)))
+		return -ENOENT;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		vslice_nested_path(g, files[i], path, sizeof(path));
+		unlink(path);
+	}
+
+	nested_add(argv, &argc, NESTED_QEMU);
+	nested_add(argv, &argc, "-accel");
+	nested_add(argv, &argc, "tcg");
+	nested_add(argv, &argc, "-cpu");
+	nested_add(argv, &argc, "max");
+	nested_add(argv, &argc, "-M");
+	nested_add(argv, &argc, "q35");
+	nested_add(argv, &argc, "-m");
+	nested_add(argv, &argc, "%u", opts->mem_mb ? opts->mem_mb : 512);
+	nested_add(argv, &argc, "-nodefaults");
+	nested_add(argv, &argc, "-no-reboot");
+	nested_add(argv, &argc, "-display");
+	nested_add(argv, &argc, "none");
+	nested_add(argv, &argc, "-serial");
+	nested_add(argv, &argc, "file:%s/serial.log", g->qdir);
+	nested_add(argv, &argc, "-chardev");
+	nested_add(argv, &argc, "socket,id=ctl,path=%s/ctl.sock,server=on,wait=off",
+		   g->qdir);
+	nested_add(argv, &argc, "-serial");
+	nested_add(argv, &argc, "chardev:ctl");
+	nested_add(argv, &argc, "-qmp");
+	nested_add(argv, &argc, "unix:%s/qmp.sock,server=on,wait=off", g->qdir);
+	nested_add(argv, &argc, "-kernel");
+	nested_add(argv, &argc, "%s", opts->kernel);
+	nested_add(argv, &argc, "-initrd");
+	nested_add(argv, &argc, "%s", opts->initrd);
+	nested_add(argv, &argc, "-append");
+	/* No mitigations: they only slow a guest of two levels of TCG. */
+	nested_add(argv, &argc, "console=ttyS0 quiet panic=-1 mitigations=off%s%s",
+		   opts->append ? " " : "", opts->append ? opts->append : "");
+	if (opts->device) {
+		nested_add(argv, &argc, "-device");
+		nested_add(argv, &argc, "%s", opts->device);
+	}
+	if (opts->share) {
+		nested_add(argv, &argc, "-virtfs");
+		nested_add(argv, &argc,
+			   "local,path=%s,mount_tag=igt,security_model=none,readonly=on,multidevs=remap",
+			   opts->share);
+	}
+	for (i = 0; opts->extra && opts->extra[i]; i++)
+		nested_add(argv, &argc, "%s", opts->extra[i]);
+
+	/* The command line, for the record (and for humans re-running it). */
+	vslice_nested_path(g, "cmdline", path, sizeof(path));
+	{
+		FILE *f = fopen(path, "w");
+
+		for (i = 0; f && i < (unsigned int)argc; i++)
+			fprintf(f, "%s%s", i ? " " : "", argv[i]);
+		if (f) {
+			fprintf(f, "\n");
+			fclose(f);
+		}
+	}
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!pid)
+		nested_exec(g, opts->root, argv);
+	g->pid = pid;
+	snprintf(buf, sizeof(buf), "%d\n", pid);
+	ret = vslice_nested_put(g, "qdir", g->qdir);
+	if (!ret)
+		ret = vslice_nested_put(g, "pid", buf);
+	if (!ret)
+		ret = nested_qmp_connect(g);
+out:
+	for (i = 0; i < (unsigned int)argc; i++)
+		free(argv[i]);
+	return ret;
+}
+
+/**
+ * vslice_nested_attach() - use a guest another process started
+ * @g: filled in
+ * @dir: the guest's work directory
+ *
+ * Return: 0, -ENOENT if no guest was started there, -ECHILD if its QEMU
+ * is gone.
+ */
+int vslice_nested_attach(struct vslice_nested *g, const char *dir)
+{
+	char buf[64];
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	g->qmp = -1;
+	g->ctl = -1;
+	snprintf(g->dir, sizeof(g->dir), "%s", dir);
+	ret = vslice_nested_get(g, "pid", buf, sizeof(buf));
+	if (!ret)
+		ret = vslice_nested_get(g, "qdir", g->qdir, sizeof(g->qdir));
+	if (ret)
+		return ret;
+	g->pid = strtol(buf, NULL, 10);
+	return vslice_nested_alive(g) ? 0 : -ECHILD;
+}
+
+/* Close our connections; the guest runs on. */
+void vslice_nested_detach(struct vslice_nested *g)
+{
+	if (g->qmp >= 0)
+		close(g->qmp);
+	if (g->ctl >= 0)
+		close(g->ctl);
+	g->qmp = -1;
+	g->ctl = -1;
+}
+
+/**
+ * vslice_nested_stop() - end a guest
+ * @g: guest
+ * @timeout_s: how long QEMU may take to quit before it is killed
+ *
+ * Asks QEMU to quit (the guest is not asked: tests that care shut it down
+ * first), waits, kills it if it must.
+ *
+ * Return: 0 if QEMU quit by itself, -ETIMEDOUT if it had to be killed.
+ */
+int vslice_nested_stop(struct vslice_nested *g, unsigned int timeout_s)
+{
+	double end = nested_now() + timeout_s;
+	int ret = 0;
+
+	if (vslice_nested_alive(g))
+		vslice_nested_qmp(g, "{\"execute\":\"quit\"}", NULL, 0);
+	vslice_nested_detach(g);
+	for (;;) {
+		nested_reap(g);
+		if (!vslice_nested_alive(g))
+			break;
+		if (nested_now() > end) {
+			kill(g->pid, SIGKILL);
+			ret = -ETIMEDOUT;
+			nested_sleep_ms(NESTED_POLL_MS);
+			nested_reap(g);
+			break;
+		}
+		nested_sleep_ms(NESTED_POLL_MS);
+	}
+	return ret;
+}
+
+/* Remove a stopped guest's work directory and everything in it. */
+void vslice_nested_clean(struct vslice_nested *g)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(g->dir);
+
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		vslice_nested_path(g, de->d_name, path, sizeof(path));
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(g->dir);
+}
+
+off_t vslice_nested_log_size(const struct vslice_nested *g)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	vslice_nested_path(g, "serial.log", path, sizeof(path));
+	return stat(path, &st) ? 0 : st.st_size;
+}
+
+/**
+ * vslice_nested_log() - the serial log from offset @from, with \r dropped
+ * @g: guest
+ * @from: byte offset
+ * @len: bytes returned (without the terminating NUL), may be NULL
+ *
+ * Return: a NUL-terminated copy to free(), or NULL.
+ */
+char *vslice_nested_log(const struct vslice_nested *g, off_t from,
+			size_t *len)
+{
+	char path[PATH_MAX], *buf, *p, *q;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	vslice_nested_path(g, "serial.log", path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size < from) {
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size - from + 1);
+	if (!buf) {
+		close(fd);
+		return NULL;
+	}
+	n = pread(fd, buf, st.st_size - from, from);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	for (p = q = buf; p < buf + n; p++)
+		if (*p != '\r' && *p != '\0')
+			*q++ = *p;
+	*q = '\0';
+	if (len)
+		*len = q - buf;
+	return buf;
+}
+
+/* The first whole line at or after @from that contains @needle. */
+static int nested_find(const struct vslice_nested *g, off_t from,
+		       const char *needle, char *line, size_t len)
+{
+	char *log = vslice_nested_log(g, from, NULL), *p, *eol;
+	int ret = -ENOENT;
+
+	if (!log)
+		return -ENOENT;
+	for (p = log; (eol = strchr(p, '\n')); p = eol + 1) {
+		*eol = '\0';
+		if (strstr(p, needle)) {
+			if (line)
+				snprintf(line, len, "%s", p);
+			ret = 0;
+			break;
+		}
+	}
+	free(log);
+	return ret;
+}
+
+/**
+ * vslice_nested_wait() - wait for a line on the guest's serial log
+ * @g: guest
+ * @from: byte offset to search from (0: the whole log)
+ * @needle: text the line contains
+ * @timeout_s: give up after this long
+ * @line: the line found, may be NULL
+ * @len: size of @line
+ *
+ * Return: 0, -ETIMEDOUT, or -ECHILD when QEMU ended without the line.
+ */
+int vslice_nested_wait(const struct vslice_nested *g, off_t from,
+		       const char *needle, unsigned int timeout_s,
+		       char *line, size_t len)
+{
+	double end = nested_now() + timeout_s;
+	bool alive;
+
+	for (;;) {
+		alive = vslice_nested_alive(g);
+		if (!nested_find(g, from, needle, line, len))
+			return 0;
+		if (!alive)
+			return -ECHILD;
+		if (nested_now() > end)
+			return -ETIMEDOUT;
+		nested_sleep_ms(NESTED_POLL_MS);
+	}
+}
+
+static void nested_tail(const char *title, const char *text,
+			unsigned int lines)
+{
+	const char *p = text + strlen(text);
+	unsigned int n = 0;
+
+	while (p > text && n <= lines)
+		if (*--p == '\n')
+			n++;
+	if (*p == '\n')
+		p++;
+	fprintf(stderr, "# --- %s (last %u lines)\n", title, lines);
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		int l = eol ? eol - p : (int)strlen(p);
+
+		fprintf(stderr, "#   %.*s\n", l, p);
+		p += l + !!eol;
+	}
+}
+
+/* Print the end of QEMU's output and of the serial log, for a failure. */
+void vslice_nested_dump(const struct vslice_nested *g, unsigned int lines)
+{
+	char path[PATH_MAX], buf[8192];
+	char *log;
+
+	vslice_nested_path(g, "qemu.log", path, sizeof(path));
+	if (!vslice_sysfs_read(path, buf, sizeof(buf)))
+		nested_tail("qemu.log", buf, lines);
+	log = vslice_nested_log(g, 0, NULL);
+	if (log) {
+		nested_tail("serial.log", log, lines);
+		free(log);
+	}
+}
+
+/**
+ * vslice_nested_cmd() - run a command of the guest's /init and wait for it
+ * @g: guest
+ * @timeout_s: how long it may take
+ * @start: where its output starts in the serial log, may be NULL
+ * @fmt: "VERB ARGS..." (see scripts/nested-init)
+ *
+ * Return: the command's status in the guest (>= 0), or -errno.
+ */
+int vslice_nested_cmd(struct vslice_nested *g, unsigned int timeout_s,
+		      off_t *start, const char *fmt, ...)
+{
+	char cmd[1024], id[64], end[96], line[256];
+	off_t from;
+	va_list ap;
+	size_t n;
+	int ret;
+
+	if (g->ctl < 0) {
+		g->ctl = nested_connect(g, "ctl.sock");
+		if (g->ctl < 0) {
+			ret = g->ctl;
+			g->ctl = -1;
+			return ret;
+		}
+	}
+	/* Unique among all processes that share the guest. */
+	snprintf(id, sizeof(id), "c%d.%u", getpid(), ++g->seq);
+	n = snprintf(cmd, sizeof(cmd), "%s ", id);
+	va_start(ap, fmt);
+	n += vsnprintf(cmd + n, sizeof(cmd) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n >= sizeof(cmd) - 1)
+		return -E2BIG;
+	cmd[n++] = '\n';
+
+	from = vslice_nested_log_size(g);
+	if (start)
+		*start = from;
+	if (write(g->ctl, cmd, n) != (ssize_t)n)
+		return -EPIPE;
+	snprintf(end, sizeof(end), VSLICE_NESTED_TAG "%s end ", id);
+	ret = vslice_nested_wait(g, from, end, timeout_s, line, sizeof(line));
+	if (ret)
+		return ret;
+	return atoi(strstr(line, end) + strlen(end));
+}
+
+/**
+ * vslice_nested_probe_display() - can QEMU show this instance (display=on)?
+ * @uuid: instance, not in use
+ *
+ * Asks the way QEMU does: VFIO_DEVICE_QUERY_GFX_PLANE with the probe flag
+ * for region planes.
+ *
+ * Return: 1 if the instance has region planes, 0 if not, -errno if it
+ * cannot be opened.
+ */
+int vslice_nested_probe_display(const char *uuid)
+{
+	struct vfio_device_gfx_plane_info plane = {
+		.argsz = sizeof(plane),
+		.flags = VFIO_GFX_PLANE_TYPE_PROBE | VFIO_GFX_PLANE_TYPE_REGION,
+	};
+	struct vslice_dev dev;
+	int ret;
+
+	ret = vslice_dev_open(&dev, uuid);
+	if (ret)
+		return ret;
+	ret = ioctl(dev.fd, VFIO_DEVICE_QUERY_GFX_PLANE, &plane) ? 0 : 1;
+	vslice_dev_close(&dev);
+	return ret;
+}
+
+static int ppm_token(FILE *f)
+{
+	int c, v = 0;
+
+	do {
+		c = fgetc(f);
+		if (c == '#')
+			while (c != '\n' && c != EOF)
+				c = fgetc(f);
+	} while (c == ' ' || c == '\t' || c == '\n' || c == '\r');
+	if (c < '0' || c > '9')
+		return -1;
+	while (c >= '0' && c <= '9') {
+		v = v * 10 + c - '0';
+		c = fgetc(f);
+	}
+	return v;	/* one whitespace byte after it is consumed */
+}
+
+/**
+ * vslice_ppm_read() - read a binary PPM (P6, maxval 255)
+ * @path: file
+ * @img: filled in; free with vslice_ppm_free()
+ *
+ * Return: 0, or -errno (-EINVAL: not such a file).
+ */
+int vslice_ppm_read(const char *path, struct vslice_ppm *img)
+{
+	FILE *f = fopen(path, "rb");
+	int w, h, max;
+	size_t len;
+
+	memset(img, 0, sizeof(*img));
+	if (!f)
+		return -errno;
+	if (fgetc(f) != 'P' || fgetc(f) != '6')
+		goto bad;
+	w = ppm_token(f);
+	h = ppm_token(f);
+	max = ppm_token(f);
+	if (w <= 0 || h <= 0 || max != 255 || w > 16384 || h > 16384)
+		goto bad;
+	len = (size_t)w * h * 3;
+	img->rgb = malloc(len);
+	if (!img->rgb || fread(img->rgb, 1, len, f) != len) {
+		free(img->rgb);
+		img->rgb = NULL;
+		goto bad;
+	}
+	img->width = w;
+	img->height = h;
+	fclose(f);
+	return 0;
+bad:
+	fclose(f);
+	return -EINVAL;
+}
+
+void vslice_ppm_free(struct vslice_ppm *img)
+{
+	free(img->rgb);
+	img->rgb = NULL;
+}
+
+/* Does @img show vslice_bars_pixel() at its size? */
+bool vslice_bars_check(const struct vslice_ppm *img)
+{
+	const u8 *px = img->rgb;
+	u32 x, y, v;
+
+	if (!px || img->width < 8 || img->height < 3)
+		return false;
+	for (y = 0; y < img->height; y++) {
+		for (x = 0; x < img->width; x++, px += 3) {
+			v = vslice_bars_pixel(x, y, img->width, img->height);
+			if (px[0] != (v >> 16 & 0xff) ||
+			    px[1] != (v >> 8 & 0xff) || px[2] != (v & 0xff))
+				return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * End to end: a nested guest owns an instance.
+ *
+ * Inside the test VM, the host's own QEMU (from the host's root, shared by
+ * 9p) starts a small guest (scripts/nested-init) with the instance as its
+ * display, `-device vfio-pci,sysfsdev=...,display=on`.  The guest's stock
+ * bochs driver must bind and set a mode; the guest draws a pattern through
+ * /dev/fb0, and the pattern must be in the instance's slice of the
+ * parent's VRAM and in QEMU's screendump of the guest's display.
+ *
+ * display.GUEST.*  one variant per nested guest kernel
+ *                  (VSLICE_NESTED_GUESTS): boot, the pattern in VRAM, the
+ *                  mode attribute, the screendump
+ * igt.TEST         igt-gpu-tools programs (igt_tests.h) run in the guest
+ *                  (VSLICE_IGT_GUEST), each compared with its run on QEMU's
+ *                  own bochs-display (the reference file igt.ref, made by
+ *                  `vslice-nested igt-ref` on the host): every program and
+ *                  every subtest must end the same way on both.
+ *
+ * One guest serves all tests of its kernel: the first test starts it and
+ * the others attach to it through its work directory; one guest runs at a
+ * time, and the last is stopped when the harness is done.
+ *
+ * Environment (the test bed writes it into /vslice/env):
+ *   VSLICE_NESTED_ROOT   where the host's root is (default /host)
+ *   VSLICE_NESTED_DIR    directory of the nested guests, a host path;
+ *                        GUEST/vmlinuz, GUEST/initrd.img, GUEST/igt.ref
+ *   VSLICE_NESTED_GUESTS guest kernels to run the display tests on
+ *   VSLICE_IGT_GUEST     guest kernel that runs igt (empty: none)
+ *   VSLICE_IGT_ROOT      root holding igt's programs, a host path
+ *   VSLICE_IGT_TESTS     only these programs of igt_tests.h (default: all)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "lib/vslice.h"
+#include "lib/nested.h"
+#include "lib/igt.h"
+#include "igt_tests.h"
+
+/* The smallest profile: 800x600, the fewest pixels to draw nested. */
+#define GUEST_TYPE	"vslice-4M"
+#define WORK_DIR	"/tmp/vslice-nested"
+#define BOOT_TIMEOUT	600	/* s from QEMU's start to the guest's "ready" */
+#define DRAW_TIMEOUT	300
+#define SETTLE_TIMEOUT	60	/* s for a drawn frame to reach the scanout */
+#define IGT_TIMEOUT	480	/* s for one igt program */
+
+static struct {
+	const char *root;
+	const char *dir;
+	const char *guests;
+	const char *igt_guest;
+	const char *igt_root;
+	const char *igt_tests;
+} cfg;
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v ? v : def;
+}
+
+static void config_load(void)
+{
+	cfg.root = env_or("VSLICE_NESTED_ROOT", "/host");
+	cfg.dir = env_or("VSLICE_NESTED_DIR", "");
+	cfg.guests = env_or("VSLICE_NESTED_GUESTS", "");
+	cfg.igt_guest = env_or("VSLICE_IGT_GUEST", "");
+	cfg.igt_root = env_or("VSLICE_IGT_ROOT", "");
+	cfg.igt_tests = env_or("VSLICE_IGT_TESTS", "");
+}
+
+/* A host path, as this process sees it. */
+static __printf(3, 4) void host_path(char *buf, size_t len,
+				     const char *fmt, ...)
+{
+	size_t n = snprintf(buf, len, "%s", cfg.root);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void guest_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, WORK_DIR "/%s", name);
+}
+
+/* Stop a guest and remove its instance; quiet if there is none. */
+static int guest_stop(const char *name)
+{
+	struct vslice_nested g;
+	char dir[256], uuid[VSLICE_UUID_LEN];
+	int ret = 0;
+
+	guest_dir(dir, sizeof(dir), name);
+	if (vslice_nested_attach(&g, dir) == -ENOENT)
+		return 0;
+	ret = vslice_nested_stop(&g, 60);
+	if (!vslice_nested_get(&g, "uuid", uuid, sizeof(uuid))) {
+		if (vslice_remove(uuid) && !ret)
+			ret = -EBUSY;
+		vslice_nested_put(&g, "uuid", "");
+	}
+	vslice_nested_put(&g, "pid", "0");
+	return ret;
+}
+
+/* Stop every guest but @keep. */
+static void guest_stop_others(const char *keep)
+{
+	struct dirent *de;
+	DIR *d = opendir(WORK_DIR);
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || (keep && !strcmp(de->d_name, keep)))
+			continue;
+		guest_stop(de->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Did the guest's kernel panic before it reached userspace? */
+static bool early_panic(const struct vslice_nested *g)
+{
+	char *log = vslice_nested_log(g, 0, NULL);
+	bool ret = log && strstr(log, "Kernel panic") &&
+		   !strstr(log, VSLICE_NESTED_TAG "userspace at");
+
+	free(log);
+	return ret;
+}
+
+/*
+ * Start guest @name on a new instance and wait until it takes commands.
+ * Return: false if the test was skipped.
+ */
+static bool guest_boot(struct __test_metadata *_metadata, const char *name,
+		       struct vslice_nested *g)
+{
+	struct vslice_nested_opts o = { 0 };
+	char uuid[VSLICE_UUID_LEN], dir[256], dev[160];
+	char kernel[PATH_MAX], initrd[PATH_MAX], path[PATH_MAX], qlog[1024];
+	const char *bdf;
+	double t0;
+	int disp, ret, tries;
+
+	if (!*cfg.dir)
+		SKIP(return false,
+		     "no nested guests (VSLICE_NESTED_DIR is unset)");
+	snprintf(kernel, sizeof(kernel), "%s/%s/vmlinuz", cfg.dir, name);
+	snprintf(initrd, sizeof(initrd), "%s/%s/initrd.img", cfg.dir, name);
+	host_path(path, sizeof(path), "%s", initrd);
+	ASSERT_EQ(0, access(path, R_OK)) {
+		TH_LOG("no nested guest %s at %s (scripts/bed nested %s)",
+		       name, path, name);
+	}
+	bdf = vslice_parent();
+	if (!bdf)
+		SKIP(return false,
+		     "no bochs-display (1234:1111) in this machine");
+
+	guest_stop_others(NULL);
+	vslice_create_assert(bdf, GUEST_TYPE, uuid);
+	disp = vslice_nested_probe_display(uuid);
+	ASSERT_LE(0, disp);
+	snprintf(dev, sizeof(dev),
+		 "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,display=%s", uuid,
+		 disp ? "on" : "off");
+	if (!disp)
+		TH_LOG("the instance has no region plane: display=off");
+
+	o.root = *cfg.root ? cfg.root : NULL;
+	o.kernel = kernel;
+	o.initrd = initrd;
+	o.device = dev;
+	if (!strcmp(name, cfg.igt_guest) && *cfg.igt_root)
+		o.share = cfg.igt_root;
+
+	mkdir(WORK_DIR, 0755);
+	guest_dir(dir, sizeof(dir), name);
+	for (tries = 0;; tries++) {
+		t0 = now_s();
+		ret = vslice_nested_start(g, dir, &o);
+		vslice_nested_put(g, "uuid", uuid);
+		vslice_nested_put(g, "display", disp ? "on" : "off");
+		if (ret)
+			vslice_nested_dump(g, 30);
+		ASSERT_EQ(0, ret);
+		ret = vslice_nested_wait(g, 0, VSLICE_NESTED_READY,
+					 BOOT_TIMEOUT, NULL, 0);
+		if (!ret)
+			break;
+		vslice_nested_dump(g, 40);
+		ASSERT_TRUE(!tries && early_panic(g)) {
+			TH_LOG("guest %s not ready within %d s (%d)", name,
+			       BOOT_TIMEOUT, ret);
+		}
+		/* See "Flakes" in Documentation/nested-tests.md. */
+		TH_LOG("guest %s: kernel panic before userspace: retrying once",
+		       name);
+		vslice_nested_stop(g, 30);
+	}
+	TH_LOG("guest %s ready %.0f s after QEMU started (%s)", name,
+	       now_s() - t0, dev);
+	vslice_nested_path(g, "qemu.log", path, sizeof(path));
+	if (!vslice_sysfs_read(path, qlog, sizeof(qlog)) && *qlog)
+		TH_LOG("QEMU said: %s", qlog);
+	return true;
+}
+
+/*
+ * Attach to guest @name; start it if @boot and it is not running.
+ * Return: false if the test was skipped.
+ */
+static bool guest_get(struct __test_metadata *_metadata, const char *name,
+		      struct vslice_nested *g, bool boot)
+{
+	char dir[256];
+	int ret;
+
+	guest_dir(dir, sizeof(dir), name);
+	ret = vslice_nested_attach(g, dir);
+	if (ret && boot)
+		return guest_boot(_metadata, name, g);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("guest %s is not running (did its boot fail?)", name);
+	}
+	ASSERT_EQ(0, vslice_nested_wait(g, 0, VSLICE_NESTED_READY, 0, NULL,
+					0)) {
+		TH_LOG("guest %s never became ready", name);
+	}
+	return true;
+}
+
+/* The guest's lines that start with "vslice-nested: @what", logged. */
+static int log_facts(struct __test_metadata *_metadata,
+		     const struct vslice_nested *g, const char *what,
+		     const char *needle)
+{
+	char *log = vslice_nested_log(g, 0, NULL), *p, *eol, *s;
+	char tag[64];
+	int found = 0;
+
+	snprintf(tag, sizeof(tag), VSLICE_NESTED_TAG "%s", what);
+	for (p = log; p && (eol = strchr(p, '\n')); p = eol + 1) {
+		*eol = '\0';
+		s = strstr(p, tag);
+		if (!s)
+			continue;
+		TH_LOG("%s", s + strlen(VSLICE_NESTED_TAG));
+		if (!needle || strstr(s, needle))
+			found++;
+	}
+	free(log);
+	return found;
+}
+
+FIXTURE(display) {
+	struct vslice_nested g;
+	const char *name;
+};
+
+FIXTURE_VARIANT(display) {
+	const char *guest;
+};
+
+FIXTURE_SETUP(display)
+{
+	if (!variant)
+		SKIP(return, "no nested guest kernels (VSLICE_NESTED_GUESTS)");
+	self->name = variant->guest;
+}
+
+FIXTURE_TEARDOWN(display)
+{
+	vslice_nested_detach(&self->g);
+}
+
+TEST_F_TIMEOUT(display, boot, BOOT_TIMEOUT + 120)
+{
+	if (!guest_boot(_metadata, self->name, &self->g))
+		return;
+	log_facts(_metadata, &self->g, "userspace", NULL);
+	log_facts(_metadata, &self->g, "modprobe", NULL);
+	log_facts(_metadata, &self->g, "dmesg", NULL);
+	EXPECT_EQ(1, log_facts(_metadata, &self->g, "device ", "driver bochs-drm")) {
+		TH_LOG("the guest's bochs driver did not bind");
+	}
+	EXPECT_LE(1, log_facts(_metadata, &self->g, "connector ", " connected "));
+	EXPECT_EQ(1, log_facts(_metadata, &self->g, "fb0 ", "bpp 32"));
+}
+
+/* What the guest drew: the line "drawn SEED WxH bpp 32 stride L ...". */
+struct drawn {
+	u64 seed;
+	u32 width;
+	u32 height;
+	u32 stride;
+};
+
+static int drawn_get(const struct vslice_nested *g, struct drawn *d)
+{
+	char buf[128];
+	unsigned long long seed;
+
+	if (vslice_nested_get(g, "drawn", buf, sizeof(buf)) ||
+	    sscanf(buf, "%llu %u %u %u", &seed, &d->width, &d->height,
+		   &d->stride) != 4)
+		return -ENOENT;
+	d->seed = seed;
+	return 0;
+}
+
+/* The scanout, from the instance's mode attribute (false: none shown). */
+static bool mode_get(const char *uuid, u32 *w, u32 *h, u32 *bpp,
+		     u32 *stride, u64 *off, char *text, size_t len)
+{
+	unsigned long long o;
+
+	if (vslice_inst_attr(uuid, "mode", text, len))
+		snprintf(text, len, "(no mode attribute)");
+	if (sscanf(text, "%ux%u %ubpp stride %u offset %llx", w, h, bpp,
+		   stride, &o) != 5)
+		return false;
+	*off = o;
+	return true;
+}
+
+/*
+ * Compare a frame in memory with the pattern, row by row (VRAM is read in
+ * rows, not pixels).  Return: -1 if it matches, else the first differing
+ * pixel's index y * width + x, and its value in *@got.
+ */
+static long long frame_diff(const u8 *fb, u32 stride, const struct drawn *d,
+			    u32 *got)
+{
+	u32 *row = malloc(d->width * 4), x, y;
+	long long ret = -1;
+
+	if (!row)
+		return 0;
+	for (y = 0; y < d->height && ret < 0; y++) {
+		memcpy(row, fb + (u64)y * stride, d->width * 4);
+		for (x = 0; x < d->width; x++) {
+			if ((row[x] & 0xffffff) != vslice_pixel(d->seed, x, y)) {
+				*got = row[x];
+				ret = (long long)y * d->width + x;
+				break;
+			}
+		}
+	}
+	free(row);
+	return ret;
+}
+
+/* Look for the frame in the slice: page-aligned, either stride. */
+static bool frame_search(const u8 *slice, u64 size, const struct drawn *d,
+			 u64 *at, u32 *stride)
+{
+	u32 strides[2] = { d->stride, d->width * 4 }, px[2], got;
+	unsigned int i;
+	u64 off;
+
+	for (off = 0; off + (u64)d->height * d->width * 4 <= size;
+	     off += 4096) {
+		memcpy(px, slice + off, sizeof(px));
+		if ((px[0] & 0xffffff) != vslice_pixel(d->seed, 0, 0) ||
+		    (px[1] & 0xffffff) != vslice_pixel(d->seed, 1, 0))
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (off + (u64)strides[i] * d->height > size)
+				continue;
+			if (frame_diff(slice + off, strides[i], d, &got) < 0) {
+				*at = off;
+				*stride = strides[i];
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+TEST_F_TIMEOUT(display, fb_in_vram, DRAW_TIMEOUT + SETTLE_TIMEOUT + 60)
+{
+	char uuid[VSLICE_UUID_LEN], mode[128], *log, *p, buf[128];
+	u32 w, h, bpp, mstride, stride = 0, got = 0;
+	u64 slice_off, slice_size, moff, at = 0;
+	const char *bdf = vslice_parent();
+	long long bad = 0;
+	struct drawn d;
+	size_t vram_len;
+	double end;
+	bool on = false, found = false;
+	off_t start;
+	u8 *vram;
+	int ret;
+
+	if (!guest_get(_metadata, self->name, &self->g, false))
+		return;
+	d.seed = 0x5eed0000 + now_s();
+	ret = vslice_nested_cmd(&self->g, DRAW_TIMEOUT, &start, "draw %llu",
+				(unsigned long long)d.seed);
+	log = vslice_nested_log(&self->g, start, NULL);
+	p = log ? strstr(log, VSLICE_NESTED_TAG "drawn ") : NULL;
+	ASSERT_EQ(0, ret) {
+		TH_LOG("draw failed: %s", log ? log : "(no log)");
+	}
+	ASSERT_NE(NULL, p);
+	ret = sscanf(p, VSLICE_NESTED_TAG "drawn %*u %ux%u bpp 32 stride %u",
+		     &d.width, &d.height, &d.stride);
+	ASSERT_EQ(3, ret);
+	p += strlen(VSLICE_NESTED_TAG);
+	TH_LOG("guest: %.*s", (int)strcspn(p, "\n"), p);
+	free(log);
+	snprintf(buf, sizeof(buf), "%llu %u %u %u\n",
+		 (unsigned long long)d.seed, d.width, d.height, d.stride);
+	ASSERT_EQ(0, vslice_nested_put(&self->g, "drawn", buf));
+
+	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
+	slice_off = vslice_inst_attr_ll(uuid, "vram_offset");
+	slice_size = vslice_inst_attr_ll(uuid, "vram_size");
+	vram = vslice_map_parent_vram(bdf, &vram_len);
+	ASSERT_LE(slice_off + slice_size, vram_len);
+
+	/*
+	 * The guest's fbdev emulation copies to VRAM from a worker: poll
+	 * until the frame is there (the mode attribute says where the
+	 * scanout is; without it, search the slice).
+	 */
+	for (end = now_s() + SETTLE_TIMEOUT; now_s() < end; usleep(200000)) {
+		on = mode_get(uuid, &w, &h, &bpp, &mstride, &moff, mode,
+			      sizeof(mode));
+		if (on && moff + (u64)mstride * h <= slice_size) {
+			bad = frame_diff(vram + slice_off + moff, mstride, &d,
+					 &got);
+			if (bad < 0) {
+				found = true;
+				at = moff;
+				stride = mstride;
+				break;
+			}
+		} else if (!on) {
+			found = frame_search(vram + slice_off, slice_size, &d,
+					     &at, &stride);
+			if (found)
+				break;
+		}
+	}
+	TH_LOG("mode attribute: %s", mode);
+	if (found)
+		TH_LOG("pattern %ux%u found in the slice at 0x%llx, stride %u",
+		       d.width, d.height, (unsigned long long)at, stride);
+	else if (on)
+		TH_LOG("scanout at 0x%llx: pixel (%lld, %lld) is 0x%06x, not 0x%06x",
+		       (unsigned long long)moff, bad % d.width, bad / d.width,
+		       got & 0xffffff,
+		       vslice_pixel(d.seed, bad % d.width, bad / d.width));
+	munmap(vram, vram_len);
+	ASSERT_TRUE(found);
+}
+
+TEST_F_TIMEOUT(display, mode_attribute, 60)
+{
+	char uuid[VSLICE_UUID_LEN], mode[128];
+	u32 w, h, bpp, stride;
+	struct drawn d;
+	u64 off;
+
+	if (!guest_get(_metadata, self->name, &self->g, false))
+		return;
+	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
+	if (vslice_inst_attr(uuid, "mode", mode, sizeof(mode)))
+		SKIP(return, "the instance has no mode attribute");
+	ASSERT_EQ(0, drawn_get(&self->g, &d));
+	ASSERT_TRUE(mode_get(uuid, &w, &h, &bpp, &stride, &off, mode,
+			     sizeof(mode))) {
+		TH_LOG("mode: %s", mode);
+	}
+	TH_LOG("mode: %s", mode);
+	EXPECT_EQ(d.width, w);
+	EXPECT_EQ(d.height, h);
+	EXPECT_EQ(32, bpp);
+	EXPECT_LE(w * 4, stride);
+	EXPECT_EQ(0, off % 4096);
+}
+
+TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
+{
+	char path[PATH_MAX], disp[8] = "", uuid[VSLICE_UUID_LEN], mode[128];
+	struct vslice_ppm img = { 0 };
+	u32 x = 0, y = 0, exp = 0;
+	const u8 *px = NULL;
+	struct drawn d;
+	bool ok = false;
+	double end;
+	int ret = 0;
+
+	if (!guest_get(_metadata, self->name, &self->g, false))
+		return;
+	vslice_nested_get(&self->g, "display", disp, sizeof(disp));
+	if (strcmp(disp, "on"))
+		SKIP(return, "the instance has no region plane: no display=on");
+	ASSERT_EQ(0, drawn_get(&self->g, &d));
+	vslice_nested_path(&self->g, "screen.ppm", path, sizeof(path));
+
+	/* Each screendump asks the device for its plane anew. */
+	for (end = now_s() + SETTLE_TIMEOUT; !ok && now_s() < end;
+	     usleep(500000)) {
+		vslice_ppm_free(&img);
+		ret = vslice_nested_screendump(&self->g, path);
+		if (ret || vslice_ppm_read(path, &img))
+			continue;
+		if (img.width != d.width || img.height != d.height)
+			continue;
+		ok = true;
+		for (y = 0; ok && y < d.height; y++) {
+			for (x = 0; x < d.width; x++) {
+				px = img.rgb + ((u64)y * d.width + x) * 3;
+				exp = vslice_pixel(d.seed, x, y);
+				if (px[0] != (exp >> 16 & 0xff) ||
+				    px[1] != (exp >> 8 & 0xff) ||
+				    px[2] != (exp & 0xff)) {
+					ok = false;
+					break;
+				}
+			}
+		}
+	}
+	if (!ok) {
+		char hmp[2048];
+
+		/* What QEMU and the instance said, for the report. */
+		vslice_nested_dump(&self->g, 15);
+		vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid));
+		vslice_inst_attr(uuid, "mode", mode, sizeof(mode));
+		TH_LOG("instance mode attribute: %s", mode);
+		if (!vslice_nested_hmp(&self->g, "info pci", hmp, sizeof(hmp))) {
+			char *line, *save = NULL;
+
+			for (line = strtok_r(hmp, "\n", &save); line;
+			     line = strtok_r(NULL, "\n", &save))
+				TH_LOG("info pci: %s", line);
+		}
+	}
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(d.width, img.width) {
+		TH_LOG("QEMU shows no plane of the instance (a %ux%u placeholder)",
+		       img.width, img.height);
+	}
+	ASSERT_EQ(d.height, img.height);
+	EXPECT_TRUE(ok) {
+		TH_LOG("screendump pixel (%u, %u) is %02x%02x%02x, not %06x",
+		       x, y, px[0], px[1], px[2], exp);
+	}
+	if (ok)
+		TH_LOG("screendump %ux%u matches the pattern", img.width,
+		       img.height);
+	vslice_ppm_free(&img);
+}
+
+/*
+ * igt: run one program in the igt guest, compare with the reference.
+ */
+static void igt_compare(struct __test_metadata *_metadata, const char *test)
+{
+	struct vslice_igt_result *inst, *ref;
+	unsigned int i, diff = 0, same = 0;
+	struct vslice_nested g;
+	char path[PATH_MAX], *log;
+	const char *a, *b;
+	off_t start;
+	double t0;
+	int ret, rret;
+
+	if (!*cfg.igt_guest)
+		SKIP(return, "no igt guest (VSLICE_IGT_GUEST)");
+	inst = calloc(1, sizeof(*inst));
+	ref = calloc(1, sizeof(*ref));
+	ASSERT_TRUE(inst && ref);
+	host_path(path, sizeof(path), "%s/%s/igt.ref", cfg.dir, cfg.igt_guest);
+	rret = vslice_igt_read(path, test, ref);
+	ASSERT_EQ(0, rret) {
+		TH_LOG("no reference result for %s in %s (scripts/bed igtref %s)",
+		       test, path, cfg.igt_guest);
+	}
+
+	if (!guest_get(_metadata, cfg.igt_guest, &g, true))
+		return;
+	t0 = now_s();
+	ret = vslice_nested_cmd(&g, IGT_TIMEOUT, &start, "igt %s", test);
+	log = vslice_nested_log(&g, start, NULL);
+	vslice_nested_detach(&g);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("%s did not finish in the guest (%d)", test, ret);
+	}
+	ASSERT_NE(NULL, log);
+	vslice_igt_parse(log, test, inst);
+	free(log);
+
+	TH_LOG("%s: instance %s (exit %d, %.0f s), emulated %s (exit %d)",
+	       test, vslice_igt_outcome(inst->exit), inst->exit, now_s() - t0,
+	       vslice_igt_outcome(ref->exit), ref->exit);
+	/* Every subtest either side ran, in the instance's order first. */
+	for (i = 0; i < inst->nsub + ref->nsub; i++) {
+		const char *name = i < inst->nsub ? inst->sub[i].name :
+				   ref->sub[i - inst->nsub].name;
+
+		if (i >= inst->nsub && vslice_igt_sub_result(inst, name))
+			continue;
+		a = vslice_igt_sub_result(inst, name) ?: "NOT-RUN";
+		b = vslice_igt_sub_result(ref, name) ?: "NOT-RUN";
+		if (strcmp(a, b)) {
+			diff++;
+			TH_LOG("  %s: instance %s, emulated %s  <-- differs",
+			       name, a, b);
+		} else {
+			same++;
+			if (strcmp(a, "SUCCESS"))
+				TH_LOG("  %s: %s on both", name, a);
+		}
+	}
+	TH_LOG("%s: %u subtests end the same, %u differ", test, same, diff);
+	EXPECT_STREQ(vslice_igt_outcome(ref->exit),
+		     vslice_igt_outcome(inst->exit));
+	EXPECT_EQ(0, diff);
+	free(inst);
+	free(ref);
+}
+
+/*
+ * The igt tests are registered at run time, and only when this test VM
+ * runs igt: igt.TEST for each program of igt_tests.h, in a fixture of
+ * their own.
+ */
+static struct __fixture_metadata igt_fixture = {
+	.name = "igt",
+	.prev = &igt_fixture,
+};
+
+static void igt_wrapper(struct __test_metadata *_metadata,
+			struct __fixture_variant_metadata *variant)
+{
+	_metadata->setup_completed = true;
+	if (setjmp(_metadata->env) == 0)
+		igt_compare(_metadata, _metadata->name);
+	__test_check_assert(_metadata);
+}
+
+/* Is @test in the space-separated list cfg.igt_tests? */
+static bool igt_listed(const char *test)
+{
+	const char *p = cfg.igt_tests;
+	size_t n = strlen(test);
+
+	while ((p = strstr(p, test))) {
+		if ((p == cfg.igt_tests || p[-1] == ' ') &&
+		    (!p[n] || p[n] == ' '))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static void register_igt(void)
+{
+	struct __test_metadata *t;
+	unsigned int i;
+
+	if (!*cfg.igt_guest)
+		return;
+	__register_fixture(&igt_fixture);
+	for (i = 0; i < ARRAY_SIZE(vslice_igt_tests); i++) {
+		if (*cfg.igt_tests && !igt_listed(vslice_igt_tests[i]))
+			continue;
+		t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (t == MAP_FAILED)
+			exit(KSFT_FAIL);
+		t->name = vslice_igt_tests[i];
+		t->fn = igt_wrapper;
+		t->fixture = &igt_fixture;
+		t->termsig = -1;
+		t->timeout = IGT_TIMEOUT + BOOT_TIMEOUT;
+		__register_test(t);
+	}
+}
+
+/*
+ * One display variant per guest kernel, registered at run time from the
+ * environment; the igt guest's last, so that it stays up for igt.
+ */
+static void register_guests(void)
+{
+	char *list = strdup(cfg.guests), *name, *save = NULL;
+	struct __fixture_variant_metadata *m;
+	struct _fixture_variant_display *v;
+	int igt_pass;
+
+	for (igt_pass = 0; igt_pass < 2; igt_pass++) {
+		snprintf(list, strlen(cfg.guests) + 1, "%s", cfg.guests);
+		for (name = strtok_r(list, " ", &save); name;
+		     name = strtok_r(NULL, " ", &save)) {
+			int is_igt = !strcmp(name, cfg.igt_guest);
+
+			if (is_igt != igt_pass)
+				continue;
+			m = calloc(1, sizeof(*m));
+			v = calloc(1, sizeof(*v));
+			if (!m || !v)
+				exit(KSFT_FAIL);
+			v->guest = strdup(name);
+			m->name = v->guest;
+			m->data = v;
+			__register_fixture_variant(&_display_fixture_object, m);
+		}
+	}
+	free(list);
+}
+
+static void stop_all(void)
+{
+	char *list = strdup(cfg.guests), *name, *save = NULL;
+
+	for (name = strtok_r(list, " ", &save); name;
+	     name = strtok_r(NULL, " ", &save))
+		if (guest_stop(name))
+			fprintf(stderr, "# stopping guest %s failed\n", name);
+	if (*cfg.igt_guest && guest_stop(cfg.igt_guest))
+		fprintf(stderr, "# stopping guest %s failed\n", cfg.igt_guest);
+	free(list);
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	config_load();
+	register_guests();
+	register_igt();
+	/* Guests outlive the test that started them: they become ours. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ret = test_harness_run(argc, argv);
+	stop_all();
+	return ret;
+}
