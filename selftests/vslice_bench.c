@@ -1,0 +1,911 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vslice_bench: the figures of `make bench`, measured inside the bench VM.
+ *
+ *   vslice_bench [-r ROUNDS] [BENCH...]
+ *
+ * Prints one line per figure, "name value unit", to stdout.  A figure
+ * that could not be measured reads "name null unit # why".  Lines that
+ * start with '#' are comments: the spread of each figure, and progress.
+ * scripts/bed collects the lines into out/bench/bench.json.
+ *
+ * Every figure is a median over ROUNDS rounds, after a warm-up.  Within
+ * a round, the subjects being compared take turns in small pieces (1 MiB
+ * of a 16 MiB bandwidth sample, 1000 of 20000 trapped reads), in reverse
+ * order every other turn (A, B, C, C, B, A, ...), so that drift of the
+ * emulated machine and bursts of load on the host hit all of them alike;
+ * a ratio is the median of the per-round ratios.  The program stays on
+ * CPU 0.
+ *
+ * The subjects: an instance of vslice (vslice-16M), the parent's own BAR0
+ * (sysfs resource0), the second bochs-display bound to vfio-pci, and an
+ * instance of the kernel's mbochs sample when it is loaded
+ * ($VSLICE_BENCH_MBOCHS_MISSING says why when it is not).
+ *
+ * Each group of figures is one function in benches[]: to add figures,
+ * add a function there.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/vslice.h"
+
+#define BENCH_MAX_ROUNDS	64
+#define BENCH_ROUNDS		21
+#define BENCH_VRAM_LEN		(16 * VSLICE_MIB)
+#define BENCH_RW_CHUNK		(64 * 1024)
+#define BENCH_PIECE		(1 * VSLICE_MIB)
+#define BENCH_OP_LOOPS		20000
+#define BENCH_OP_BLOCKS		20
+#define BENCH_OP_BLOCK		(BENCH_OP_LOOPS / BENCH_OP_BLOCKS)
+#define BENCH_CFG_POS		0x0	/* vendor and device ID */
+#define BENCH_BAR2_POS		0x500	/* DISPI ID register */
+#define BENCH_INSTANCES		64
+#define BENCH_WHY_LEN		256
+
+#define SYS_PCI_DEVICES		"/sys/bus/pci/devices"
+#define SYS_MBOCHS		"/sys/class/mbochs/mbochs"
+
+static unsigned int rounds = BENCH_ROUNDS;
+
+/* ---------------------------------------------------------------- figures */
+
+/* One sample per round of one measured quantity. */
+struct samples {
+	double v[BENCH_MAX_ROUNDS];
+	unsigned int n;
+};
+
+static void add(struct samples *s, double v)
+{
+	if (s->n < BENCH_MAX_ROUNDS)
+		s->v[s->n++] = v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void sorted(const struct samples *s, double *v)
+{
+	memcpy(v, s->v, s->n * sizeof(*v));
+	qsort(v, s->n, sizeof(*v), cmp_double);
+}
+
+static double median(const struct samples *s)
+{
+	double v[BENCH_MAX_ROUNDS];
+
+	sorted(s, v);
+	if (s->n % 2)
+		return v[s->n / 2];
+	return (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
+}
+
+static void print_value(const char *name, double v, const char *unit)
+{
+	printf("%s %.*f %s\n", name, strcmp(unit, "ratio") ? 1 : 3, v, unit);
+}
+
+/* A figure: the median of @s, and its spread as a comment. */
+static void fig(const char *name, const struct samples *s, const char *unit)
+{
+	double v[BENCH_MAX_ROUNDS];
+	unsigned int i;
+
+	if (!s->n) {
+		printf("%s null %s # no samples\n", name, unit);
+		fflush(stdout);
+		return;
+	}
+	sorted(s, v);
+	print_value(name, median(s), unit);
+	printf("# %s: %u rounds, min %.4g, max %.4g; by round:", name, s->n,
+	       v[0], v[s->n - 1]);
+	for (i = 0; i < s->n; i++)
+		printf(" %.4g", s->v[i]);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void fig_missing(const char *name, const char *unit, const char *why)
+{
+	printf("%s null %s # %s\n", name, unit, why);
+	fflush(stdout);
+}
+
+/* A comment line in the results, flushed at once. */
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* -------------------------------------------------------------- measuring */
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static double mibs(size_t len, u64 ns)
+{
+	return (double)len / VSLICE_MIB / (ns ? ns : 1) * 1e9;
+}
+
+/*
+ * Bandwidth of 64-bit stores and loads through a mapping.  Relaxed atomic
+ * accesses compile to plain moves that the compiler may neither merge,
+ * widen into vector stores nor drop.
+ */
+static u64 map_write_ns(u8 *p, size_t len)
+{
+	u64 *q = (u64 *)p;
+	size_t i, n = len / sizeof(*q);
+	u64 t0 = now_ns();
+
+	for (i = 0; i < n; i++)
+		__atomic_store_n(&q[i], i, __ATOMIC_RELAXED);
+	__sync_synchronize();	/* drain write-combining buffers */
+	return now_ns() - t0;
+}
+
+static u64 map_read_ns(const u8 *p, size_t len)
+{
+	const u64 *q = (const u64 *)p;
+	size_t i, n = len / sizeof(*q);
+	u64 t0 = now_ns(), sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += __atomic_load_n(&q[i], __ATOMIC_RELAXED);
+	/* keep the loads: nothing else uses the sum */
+	asm volatile("" : : "r" (sum));
+	return now_ns() - t0;
+}
+
+/* Time to move @len bytes with pread/pwrite in @chunk pieces. */
+static u64 fd_rw_ns(int fd, u64 off, size_t len, u8 *buf, size_t chunk,
+		    bool write)
+{
+	u64 t0 = now_ns();
+	size_t done;
+	ssize_t n;
+
+	for (done = 0; done < len; done += chunk) {
+		if (write)
+			n = pwrite(fd, buf, chunk, off + done);
+		else
+			n = pread(fd, buf, chunk, off + done);
+		if (n != (ssize_t)chunk)
+			VSLICE_FAIL("%s of %zu bytes at 0x%llx returned %zd",
+				    write ? "pwrite" : "pread", chunk,
+				    (unsigned long long)(off + done), n);
+	}
+	return now_ns() - t0;
+}
+
+/* Time of @loops trapped 4-byte reads at @off of the device fd. */
+static u64 read4_loop_ns(int fd, u64 off, unsigned int loops)
+{
+	unsigned int i;
+	u64 t0 = now_ns();
+	u32 v;
+
+	for (i = 0; i < loops; i++)
+		if (pread(fd, &v, sizeof(v), off) != sizeof(v))
+			VSLICE_FAIL("pread of 4 bytes at 0x%llx",
+				    (unsigned long long)off);
+	return now_ns() - t0;
+}
+
+/* Cost of one trapped 4-byte read at @off of the device fd, in ns. */
+static double read4_ns(int fd, u64 off)
+{
+	return (double)read4_loop_ns(fd, off, BENCH_OP_LOOPS) / BENCH_OP_LOOPS;
+}
+
+/* Busy jiffies of all CPUs so far, from /proc/stat. */
+static long long busy_ticks(void)
+{
+	long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 8)
+		return -1;
+	/* all but idle and iowait */
+	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+}
+
+/*
+ * Wait until the machine is idle: vslice clears released VRAM in a
+ * background worker, which would compete with the measurements.  Idle is
+ * three 100 ms windows in a row with at most one busy tick; gives up
+ * after a minute.
+ */
+static void settle(void)
+{
+	const struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
+	u64 t0 = now_ns();
+	long long a, b;
+	int quiet = 0;
+
+	a = busy_ticks();
+	while (quiet < 3 && now_ns() - t0 < 60000000000ULL) {
+		nanosleep(&tick, NULL);
+		b = busy_ticks();
+		quiet = b - a <= 1 ? quiet + 1 : 0;
+		a = b;
+	}
+	note("settled in %.1f s%s", (now_ns() - t0) / 1e9,
+	     quiet < 3 ? " (gave up waiting for an idle machine)" : "");
+}
+
+/* ---------------------------------------------------------------- subjects */
+
+/**
+ * struct subject - one device opened through VFIO
+ * @name: prefix of its figures
+ * @dev: the open device
+ * @cfg: offset of the config region in the device fd
+ * @bar0: offset of BAR0
+ * @bar0_size: size of BAR0
+ * @bar2: offset of BAR2
+ * @tried: opening was attempted
+ * @ok: open and usable
+ * @remove: an mdev instance the bench created: remove it when done
+ * @why: why not @ok
+ */
+struct subject {
+	const char *name;
+	struct vslice_dev dev;
+	u64 cfg;
+	u64 bar0;
+	u64 bar0_size;
+	u64 bar2;
+	bool tried;
+	bool ok;
+	bool remove;
+	char why[BENCH_WHY_LEN];
+};
+
+enum { SUBJ_VSLICE, SUBJ_VFIO_PCI, SUBJ_MBOCHS, NR_SUBJ };
+
+/* What the benches share: subjects are opened on first use. */
+struct bench_ctx {
+	const char *parent;
+	struct subject subj[NR_SUBJ];
+};
+
+static int region_info(int fd, u32 index, struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info) ? -errno : 0;
+}
+
+static bool subject_regions(struct subject *s)
+{
+	struct vfio_region_info cfg, bar0, bar2;
+	int ret;
+
+	ret = region_info(s->dev.fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+	if (!ret)
+		ret = region_info(s->dev.fd, VFIO_PCI_BAR0_REGION_INDEX, &bar0);
+	if (!ret)
+		ret = region_info(s->dev.fd, VFIO_PCI_BAR2_REGION_INDEX, &bar2);
+	if (ret) {
+		snprintf(s->why, sizeof(s->why),
+			 "VFIO_DEVICE_GET_REGION_INFO failed: %s",
+			 strerror(-ret));
+		return false;
+	}
+	s->cfg = cfg.offset;
+	s->bar0 = bar0.offset;
+	s->bar0_size = bar0.size;
+	s->bar2 = bar2.offset;
+	return true;
+}
+
+/* Create an instance of @type on the mdev parent @sysdev and open it. */
+static bool subject_open_mdev(struct subject *s, const char *sysdev,
+			      const char *type)
+{
+	char uuid[VSLICE_UUID_LEN], path[PATH_MAX];
+	int ret;
+
+	ret = vslice_mdev_create(sysdev, type, uuid);
+	if (ret) {
+		snprintf(s->why, sizeof(s->why), "creating a %s instance: %s",
+			 type, strerror(-ret));
+		return false;
+	}
+	s->remove = true;
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s", uuid);
+	ret = vslice_vfio_open(&s->dev, path, uuid);
+	if (ret) {
+		snprintf(s->why, sizeof(s->why), "opening %s instance %s: %s",
+			 type, uuid, strerror(-ret));
+		return false;
+	}
+	return subject_regions(s);
+}
+
+static bool subject_open_vslice(struct bench_ctx *ctx, struct subject *s)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_PCI_DEVICES "/%s", ctx->parent);
+	return subject_open_mdev(s, path, "vslice-16M");
+}
+
+/* The second bochs-display, bound to the stock vfio-pci driver. */
+static bool subject_open_vfio_pci(struct bench_ctx *ctx, struct subject *s)
+{
+	const char *bdf = vslice_spare();
+	char path[PATH_MAX];
+	int ret;
+
+	if (!bdf) {
+		snprintf(s->why, sizeof(s->why),
+			 "no second bochs-display in this VM");
+		return false;
+	}
+	ret = vslice_bind(bdf, "vfio-pci");
+	if (ret) {
+		snprintf(s->why, sizeof(s->why), "binding %s to vfio-pci: %s",
+			 bdf, strerror(-ret));
+		return false;
+	}
+	snprintf(path, sizeof(path), SYS_PCI_DEVICES "/%s", bdf);
+	ret = vslice_vfio_open(&s->dev, path, bdf);
+	if (ret) {
+		snprintf(s->why, sizeof(s->why),
+			 "opening %s through vfio-pci: %s", bdf,
+			 strerror(-ret));
+		return false;
+	}
+	return subject_regions(s);
+}
+
+/* mbochs's type whose name ends in @suffix ("-medium": 16 MiB). */
+static bool mbochs_type(const char *suffix, char *type, size_t len)
+{
+	size_t n, m = strlen(suffix);
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+
+	dir = opendir(SYS_MBOCHS "/mdev_supported_types");
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir))) {
+		n = strlen(de->d_name);
+		if (n > m && !strcmp(de->d_name + n - m, suffix)) {
+			snprintf(type, len, "%s", de->d_name);
+			found = true;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/* An instance of the kernel's mbochs sample, 16 MiB like ours. */
+static bool subject_open_mbochs(struct bench_ctx *ctx, struct subject *s)
+{
+	const char *missing = getenv("VSLICE_BENCH_MBOCHS_MISSING");
+	char type[64];
+
+	if (missing && *missing) {
+		snprintf(s->why, sizeof(s->why), "%s", missing);
+		return false;
+	}
+	if (access(SYS_MBOCHS, F_OK)) {
+		snprintf(s->why, sizeof(s->why), "mbochs is not loaded");
+		return false;
+	}
+	if (!mbochs_type("-medium", type, sizeof(type))) {
+		snprintf(s->why, sizeof(s->why),
+			 "no mbochs type *-medium in " SYS_MBOCHS
+			 "/mdev_supported_types");
+		return false;
+	}
+	return subject_open_mdev(s, SYS_MBOCHS, type);
+}
+
+static const struct {
+	const char *name;
+	bool (*open)(struct bench_ctx *ctx, struct subject *s);
+} subject_kinds[NR_SUBJ] = {
+	[SUBJ_VSLICE]	= { "vslice", subject_open_vslice },
+	[SUBJ_VFIO_PCI]	= { "vfio_pci", subject_open_vfio_pci },
+	[SUBJ_MBOCHS]	= { "mbochs", subject_open_mbochs },
+};
+
+/* Subject @i, opened on first use; check ->ok and ->why. */
+static struct subject *subject(struct bench_ctx *ctx, unsigned int i)
+{
+	struct subject *s = &ctx->subj[i];
+
+	if (s->tried)
+		return s;
+	s->tried = true;
+	s->name = subject_kinds[i].name;
+	s->dev.container = -1;
+	s->dev.group = -1;
+	s->dev.fd = -1;
+	s->ok = subject_kinds[i].open(ctx, s);
+	if (!s->ok)
+		note("%s: %s", s->name, s->why);
+	/* Without our own instance there is nothing to measure. */
+	VSLICE_ASSERT(s->ok || i != SUBJ_VSLICE, "%s", s->why);
+	return s;
+}
+
+static void subject_put(struct subject *s)
+{
+	int ret;
+
+	if (!s->tried)
+		return;
+	vslice_dev_close(&s->dev);
+	if (s->remove) {
+		ret = vslice_remove(s->dev.uuid);
+		if (ret)
+			note("removing %s instance %s: %s", s->name,
+			     s->dev.uuid, strerror(-ret));
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+static void subjects_put(struct bench_ctx *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_SUBJ; i++)
+		subject_put(&ctx->subj[i]);
+}
+
+static u8 *map_region(struct subject *s, u64 off, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       s->dev.fd, off);
+
+	if (p == MAP_FAILED) {
+		snprintf(s->why, sizeof(s->why), "mmap of BAR0: %s",
+			 strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* ------------------------------------------------------------------ benches */
+
+/**
+ * struct bw - one way of reaching VRAM, for the bandwidth figures
+ * @name: figure prefix
+ * @map: a mapping, or NULL for trapped pread/pwrite on @fd at @off
+ * @fd: device fd (trapped)
+ * @off: region offset in @fd (trapped)
+ * @active: measured (it has a mapping, or is trapped)
+ * @w: write samples, MiB/s
+ * @r: read samples, MiB/s
+ */
+struct bw {
+	const char *name;
+	u8 *map;
+	int fd;
+	u64 off;
+	bool active;
+	struct samples w, r;
+};
+
+/* Time to move @len bytes at @pos one way. */
+static u64 bw_piece(struct bw *b, u8 *buf, u64 pos, size_t len, bool write)
+{
+	if (b->map)
+		return write ? map_write_ns(b->map + pos, len) :
+			       map_read_ns(b->map + pos, len);
+	return fd_rw_ns(b->fd, b->off + pos, len, buf, BENCH_RW_CHUNK, write);
+}
+
+/* The subject measured @n-th in turn @turn: the order flips every turn. */
+static unsigned int nth(unsigned int turn, unsigned int n, unsigned int nr)
+{
+	return turn % 2 ? nr - 1 - n : n;
+}
+
+/*
+ * One sample of each of the @nr ways: each moves BENCH_VRAM_LEN bytes in
+ * BENCH_PIECE pieces, the ways taking turns piece by piece, so that a
+ * burst of load on the host hits all of them alike.
+ */
+static void bw_round(struct bw *bw, unsigned int nr, u8 *buf, bool write)
+{
+	u64 ns[8] = { 0 };
+	unsigned int i, n, p;
+
+	VSLICE_ASSERT(nr <= ARRAY_SIZE(ns), "too many ways");
+	for (p = 0; p < BENCH_VRAM_LEN / BENCH_PIECE; p++) {
+		for (n = 0; n < nr; n++) {
+			i = nth(p, n, nr);
+			if (bw[i].active)
+				ns[i] += bw_piece(&bw[i], buf,
+						  (u64)p * BENCH_PIECE,
+						  BENCH_PIECE, write);
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (bw[i].active)
+			add(write ? &bw[i].w : &bw[i].r,
+			    mibs(BENCH_VRAM_LEN, ns[i]));
+}
+
+static void ratio_fig(const char *name, const struct samples *a,
+		      const struct samples *b)
+{
+	struct samples r = { .n = 0 };
+	unsigned int i;
+
+	for (i = 0; i < a->n && i < b->n; i++)
+		add(&r, a->v[i] / b->v[i]);
+	fig(name, &r, "ratio");
+}
+
+/*
+ * Bandwidth through our instance's mapping of BAR0, through the parent's
+ * resource0 over the same bytes, through vfio-pci's mapping of the other
+ * display's BAR0, and trapped (pread/pwrite in 64 KiB pieces) on our
+ * instance.
+ */
+static void bench_fastpath(struct bench_ctx *ctx)
+{
+	enum { OURS, PARENT, VFIO_PCI, TRAPPED, NR_BW };
+	struct subject *ours = subject(ctx, SUBJ_VSLICE);
+	struct subject *vp = subject(ctx, SUBJ_VFIO_PCI);
+	struct bw bw[NR_BW] = {
+		[OURS]		= { .name = "vslice" },
+		[PARENT]	= { .name = "parent" },
+		[VFIO_PCI]	= { .name = "vfio_pci" },
+		[TRAPPED]	= { .name = "trapped" },
+	};
+	char why[BENCH_WHY_LEN + 32];
+	size_t pvram_len = 0;
+	u8 *pvram, *buf;
+	unsigned int i, j;
+	long long off;
+
+	off = vslice_inst_attr_ll(ours->dev.uuid, "vram_offset");
+	pvram = vslice_map_parent_vram(ctx->parent, &pvram_len);
+	bw[OURS].map = map_region(ours, ours->bar0, BENCH_VRAM_LEN);
+	bw[PARENT].map = pvram + off;
+	if (vp->ok && vp->bar0_size >= BENCH_VRAM_LEN)
+		bw[VFIO_PCI].map = map_region(vp, vp->bar0, BENCH_VRAM_LEN);
+	bw[TRAPPED].fd = ours->dev.fd;
+	bw[TRAPPED].off = ours->bar0;
+	for (i = 0; i < NR_BW; i++)
+		bw[i].active = bw[i].map || i == TRAPPED;
+	buf = malloc(BENCH_RW_CHUNK);
+	VSLICE_ASSERT(bw[OURS].map && buf, "%s", ours->why);
+	memset(buf, 0x5a, BENCH_RW_CHUNK);
+
+	/* Warm up; this faults everything in (vfio-pci maps lazily). */
+	for (i = 0; i < NR_BW; i++) {
+		if (bw[i].active) {
+			bw_piece(&bw[i], buf, 0, BENCH_VRAM_LEN, true);
+			bw_piece(&bw[i], buf, 0, BENCH_VRAM_LEN, false);
+		}
+	}
+	settle();
+
+	for (j = 0; j < rounds; j++) {
+		bw_round(bw, NR_BW, buf, true);
+		bw_round(bw, NR_BW, buf, false);
+	}
+
+	fig("vslice_write_mibs", &bw[OURS].w, "MiB/s");
+	fig("vslice_read_mibs", &bw[OURS].r, "MiB/s");
+	fig("parent_write_mibs", &bw[PARENT].w, "MiB/s");
+	fig("parent_read_mibs", &bw[PARENT].r, "MiB/s");
+	ratio_fig("fastpath_write_ratio", &bw[OURS].w, &bw[PARENT].w);
+	ratio_fig("fastpath_read_ratio", &bw[OURS].r, &bw[PARENT].r);
+	if (bw[VFIO_PCI].map) {
+		fig("vfio_pci_write_mibs", &bw[VFIO_PCI].w, "MiB/s");
+		fig("vfio_pci_read_mibs", &bw[VFIO_PCI].r, "MiB/s");
+	} else {
+		snprintf(why, sizeof(why), "vfio-pci: %s", vp->why);
+		fig_missing("vfio_pci_write_mibs", "MiB/s", why);
+		fig_missing("vfio_pci_read_mibs", "MiB/s", why);
+	}
+	fig("trapped_write_mibs", &bw[TRAPPED].w, "MiB/s");
+	fig("trapped_read_mibs", &bw[TRAPPED].r, "MiB/s");
+	ratio_fig("trapped_write_ratio", &bw[TRAPPED].w, &bw[OURS].w);
+	ratio_fig("trapped_read_ratio", &bw[TRAPPED].r, &bw[OURS].r);
+
+	free(buf);
+	munmap(pvram, pvram_len);
+	munmap(bw[OURS].map, BENCH_VRAM_LEN);
+	if (bw[VFIO_PCI].map)
+		munmap(bw[VFIO_PCI].map, BENCH_VRAM_LEN);
+}
+
+/* The trapped reads measured, in the order of the figures. */
+static const struct {
+	const char *what;	/* figure stem */
+	bool bar2;		/* in BAR2, else in config space */
+	unsigned int pos;
+} ops[] = {
+	{ "config_read", false, BENCH_CFG_POS },
+	{ "bar2_read", true, BENCH_BAR2_POS },
+};
+
+/* Turn @turn: BENCH_OP_BLOCK reads of each kind on each subject. */
+static void ops_turn(struct subject **subj, u64 ns[][NR_SUBJ],
+		     unsigned int turn)
+{
+	unsigned int i, n, o;
+	u64 off;
+
+	for (o = 0; o < ARRAY_SIZE(ops); o++) {
+		for (n = 0; n < NR_SUBJ; n++) {
+			i = nth(turn, n, NR_SUBJ);
+			if (!subj[i]->ok)
+				continue;
+			off = (ops[o].bar2 ? subj[i]->bar2 : subj[i]->cfg) +
+			      ops[o].pos;
+			ns[o][i] += read4_loop_ns(subj[i]->dev.fd, off,
+						  BENCH_OP_BLOCK);
+		}
+	}
+}
+
+/*
+ * Cost of one trapped 4-byte read of config space (offset 0) and of a
+ * BAR2 register (the DISPI ID at 0x500), on our instance and on the two
+ * peers a user would otherwise pick.
+ */
+static void bench_trapped(struct bench_ctx *ctx)
+{
+	struct samples s[ARRAY_SIZE(ops)][NR_SUBJ] = { 0 };
+	u64 ns[ARRAY_SIZE(ops)][NR_SUBJ];
+	struct subject *subj[NR_SUBJ];
+	char name[64], why[BENCH_WHY_LEN + 32];
+	unsigned int i, b, k, o;
+
+	for (i = 0; i < NR_SUBJ; i++) {
+		subj[i] = subject(ctx, i);
+		if (!subj[i]->ok)
+			continue;
+		/* warm up */
+		read4_ns(subj[i]->dev.fd, subj[i]->cfg + BENCH_CFG_POS);
+		read4_ns(subj[i]->dev.fd, subj[i]->bar2 + BENCH_BAR2_POS);
+	}
+	settle();
+
+	/*
+	 * A sample is BENCH_OP_LOOPS reads, in BENCH_OP_BLOCKS blocks: the
+	 * subjects take turns block by block.
+	 */
+	for (k = 0; k < rounds; k++) {
+		memset(ns, 0, sizeof(ns));
+		for (b = 0; b < BENCH_OP_BLOCKS; b++)
+			ops_turn(subj, ns, b);
+		for (o = 0; o < ARRAY_SIZE(ops); o++)
+			for (i = 0; i < NR_SUBJ; i++)
+				if (subj[i]->ok)
+					add(&s[o][i], (double)ns[o][i] /
+						      BENCH_OP_LOOPS);
+	}
+
+	for (o = 0; o < ARRAY_SIZE(ops); o++) {
+		for (i = 0; i < NR_SUBJ; i++) {
+			snprintf(name, sizeof(name), "%s_%s_ns",
+				 subj[i]->name, ops[o].what);
+			if (subj[i]->ok)
+				fig(name, &s[o][i], "ns");
+			else
+				fig_missing(name, "ns", subj[i]->why);
+		}
+		/* Ours over each peer's: below 1 means ours is cheaper. */
+		for (i = 0; i < NR_SUBJ; i++) {
+			if (i == SUBJ_VSLICE)
+				continue;
+			snprintf(name, sizeof(name), "%s_ratio_vs_%s",
+				 ops[o].what, subj[i]->name);
+			if (subj[i]->ok) {
+				ratio_fig(name, &s[o][SUBJ_VSLICE], &s[o][i]);
+			} else {
+				snprintf(why, sizeof(why), "%s: %s",
+					 subj[i]->name, subj[i]->why);
+				fig_missing(name, "ratio", why);
+			}
+		}
+	}
+}
+
+static void close_devs(struct vslice_dev *dev, unsigned int from,
+		       unsigned int to)
+{
+	unsigned int i;
+
+	for (i = from; i < to; i++)
+		vslice_dev_close(&dev[i]);
+}
+
+/*
+ * Config-read cost on one vslice-4M instance while all 64 of them (the
+ * whole card) are open, each in its own container, against the same with
+ * only that one open.  All 64 exist in both cases.
+ */
+static void bench_scaling(struct bench_ctx *ctx)
+{
+	static struct vslice_dev dev[BENCH_INSTANCES];
+	struct samples one = { .n = 0 }, all = { .n = 0 };
+	struct vfio_region_info cfg;
+	unsigned int i, k;
+	char why[BENCH_WHY_LEN];
+	long long avail;
+	int ret = 0;
+	u64 pos;
+
+	for (i = 0; i < BENCH_INSTANCES; i++) {
+		dev[i].container = -1;
+		dev[i].group = -1;
+		dev[i].fd = -1;
+	}
+	/* The card must be empty: our 16M instance goes first. */
+	subject_put(&ctx->subj[SUBJ_VSLICE]);
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+	avail = vslice_type_available(ctx->parent, "vslice-4M");
+	if (avail < BENCH_INSTANCES) {
+		snprintf(why, sizeof(why),
+			 "only %lld vslice-4M instances fit on the parent",
+			 avail);
+		goto missing;
+	}
+	for (i = 0; i < BENCH_INSTANCES && !ret; i++)
+		ret = vslice_create(ctx->parent, "vslice-4M", dev[i].uuid);
+	if (!ret)
+		ret = vslice_dev_open(&dev[0], dev[0].uuid);
+	if (!ret)
+		ret = region_info(dev[0].fd, VFIO_PCI_CONFIG_REGION_INDEX,
+				  &cfg);
+	if (ret) {
+		snprintf(why, sizeof(why), "setting up %d instances: %s",
+			 BENCH_INSTANCES, strerror(-ret));
+		goto missing;
+	}
+	pos = cfg.offset + BENCH_CFG_POS;
+	read4_ns(dev[0].fd, pos);	/* warm up */
+	settle();
+
+	/* Alone first in even rounds, after the others in odd ones. */
+	for (k = 0; k < rounds; k++) {
+		if (!(k % 2))
+			add(&one, read4_ns(dev[0].fd, pos));
+		for (i = 1; i < BENCH_INSTANCES && !ret; i++)
+			ret = vslice_dev_open(&dev[i], dev[i].uuid);
+		if (ret) {
+			snprintf(why, sizeof(why), "opening instance %u: %s",
+				 i - 1, strerror(-ret));
+			close_devs(dev, 1, i);
+			break;
+		}
+		add(&all, read4_ns(dev[0].fd, pos));
+		close_devs(dev, 1, BENCH_INSTANCES);
+		if (k % 2)
+			add(&one, read4_ns(dev[0].fd, pos));
+	}
+	vslice_dev_close(&dev[0]);
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+	if (ret)
+		goto missing;
+	fig("scaling_config_read_1_ns", &one, "ns");
+	fig("scaling_config_read_64_ns", &all, "ns");
+	ratio_fig("scaling_64_vs_1", &all, &one);
+	return;
+
+missing:
+	close_devs(dev, 0, BENCH_INSTANCES);
+	vslice_remove_all(ctx->parent);
+	fig_missing("scaling_config_read_1_ns", "ns", why);
+	fig_missing("scaling_config_read_64_ns", "ns", why);
+	fig_missing("scaling_64_vs_1", "ratio", why);
+}
+
+static const struct {
+	const char *name;
+	void (*run)(struct bench_ctx *ctx);
+} benches[] = {
+	{ "fastpath", bench_fastpath },
+	{ "trapped", bench_trapped },
+	{ "scaling", bench_scaling },
+};
+
+static bool wanted(const char *name, int argc, char **argv)
+{
+	int i;
+
+	if (!argc)
+		return true;
+	for (i = 0; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_ctx ctx = { 0 };
+	cpu_set_t cpus;
+	unsigned int i;
+	u64 t0;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "r:")) != -1) {
+		switch (opt) {
+		case 'r':
+			rounds = strtoul(optarg, NULL, 0);
+			if (rounds >= 1 && rounds <= BENCH_MAX_ROUNDS)
+				break;
+			fprintf(stderr, "rounds: 1 to %d\n", BENCH_MAX_ROUNDS);
+			return 2;
+		default:
+			fprintf(stderr, "usage: %s [-r ROUNDS] [BENCH...]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	/* One CPU: no migrations in the middle of a sample. */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+		note("cannot pin to CPU 0: %s", strerror(errno));
+
+	ctx.parent = vslice_parent();
+	VSLICE_ASSERT(ctx.parent, "no bochs-display (1234:1111) in this VM");
+	VSLICE_ASSERT(!vslice_remove_all(ctx.parent), "removing instances");
+	note("parent %s, %u rounds, %d ops per trapped sample", ctx.parent,
+	     rounds, BENCH_OP_LOOPS);
+
+	for (i = 0; i < ARRAY_SIZE(benches); i++) {
+		if (!wanted(benches[i].name, argc, argv))
+			continue;
+		t0 = now_ns();
+		benches[i].run(&ctx);
+		note("%s took %.1f s", benches[i].name, (now_ns() - t0) / 1e9);
+	}
+	subjects_put(&ctx);
+	if (vslice_spare())
+		vslice_bind(vslice_spare(), "");
+	return 0;
+}
