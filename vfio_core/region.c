@@ -412,22 +412,34 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
 	return 0;
 }
 
-/* Pages of a window past the end of the device memory are never mapped. */
+/*
+ * A window is mapped page by page as its user touches it, as vfio-pci maps
+ * BARs: mmap() only records where the window lies, so it allocates nothing
+ * and cannot fail half-way through (a failed remap_pfn_range() warns from
+ * the PAT code as it unwinds).  vm_pgoff holds the pfn of the mapping's
+ * first page and vm_private_data the pfn where the device memory behind
+ * the window ends; both stay right when the VMA is split or moved, and the
+ * window never moves under a mapping (a model that moves it has its user
+ * map again).  Pages past the end are never mapped.  Each PTE takes the
+ * memory type the owner reserved for the memory (the parent's
+ * write-combining ioremap of its BAR).  Removal waits for the last mapping
+ * (each holds the device file), so nothing needs to be revoked.
+ */
 static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 {
-	return VM_FAULT_SIGBUS;
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long pfn = vma->vm_pgoff +
+			    ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+
+	if (pfn >= (unsigned long)vma->vm_private_data)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vma, vmf->address, pfn);
 }
 
 static const struct vm_operations_struct vslice_region_iomem_vm_ops = {
 	.fault = vslice_region_iomem_fault,
 };
 
-/*
- * The window is mapped whole, at once: it never moves under a mapping
- * (a model that moves it has its user map again), and removal waits for
- * the last mapping (each holds the device file), so nothing needs to be
- * revoked.
- */
 static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 				    const struct vslice_region *r,
 				    struct vm_area_struct *vma, u64 pos)
@@ -439,11 +451,9 @@ static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
 	vslice_compat_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
 				   VM_DONTDUMP);
-	avail = round_down(avail, PAGE_SIZE);
-	if (!avail)
-		return 0;
-	return io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(r->phys + at),
-				  avail, vma->vm_page_prot);
+	vma->vm_pgoff = PHYS_PFN(r->phys + at);
+	vma->vm_private_data = (void *)(vma->vm_pgoff + (avail >> PAGE_SHIFT));
+	return 0;
 }
 
 const struct vslice_region_ops vslice_region_iomem_ops = {

@@ -69,7 +69,8 @@ struct vslice_region_ops {
  * @subtype: VFIO_REGION_INFO_CAP_TYPE subtype
  * @ops: callbacks; NULL for an absent region
  * @iomem: for &vslice_region_iomem_ops: the device memory behind the
- *	   region, mapped
+ *	   region, mapped write-combining (ioremap_wc(), whose memory type
+ *	   user mappings take too)
  * @phys: for &vslice_region_iomem_ops: its bus address, for user mappings
  * @backing: for &vslice_region_iomem_ops: bytes of device memory at
  *	     @iomem; the region shows [@base, @base + @size) of it
