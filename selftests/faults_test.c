@@ -26,6 +26,8 @@
 #define MAX_NTH		2000
 #define FAILSLAB	"/sys/kernel/debug/failslab/"
 #define FAIL_PAGE	"/sys/kernel/debug/fail_page_alloc/"
+/* A sweep repeats its operation for every allocation in it: minutes, with KASAN. */
+#define FAULTS_TIMEOUT	900
 
 FIXTURE(faults) {
 	const char *bdf;
@@ -116,21 +118,28 @@ static bool injected(int nth)
 	__n - 1;							\
 })
 
-TEST_F(faults, create_unwinds)
+/* Create a vslice-4M instance and remove it again: 0, or the first error. */
+static int create_and_remove(const char *bdf)
 {
 	char uuid[VSLICE_UUID_LEN];
+	int r = vslice_create(bdf, "vslice-4M", uuid);
+
+	if (!r)
+		r = vslice_remove(uuid) ? -EIO : 0;
+	return r;
+}
+
+TEST_F_TIMEOUT(faults, create_unwinds, FAULTS_TIMEOUT)
+{
 	int before = vslice_inst_count(self->bdf);
 	long long avail = vslice_type_available(self->bdf, "vslice-4M");
 
-	SWEEP(({ int r = vslice_create(self->bdf, "vslice-4M", uuid);
-		 if (!r)
-			 r = vslice_remove(uuid) ? -EIO : 0;
-		 r; }),
+	SWEEP(create_and_remove(self->bdf),
 	      vslice_inst_count(self->bdf) == before &&
 	      vslice_type_available(self->bdf, "vslice-4M") == avail);
 }
 
-TEST_F(faults, open_unwinds)
+TEST_F_TIMEOUT(faults, open_unwinds, FAULTS_TIMEOUT)
 {
 	SWEEP(({ int r = vslice_dev_open(&self->dev, self->uuid);
 		 vslice_dev_close(&self->dev);
@@ -140,7 +149,7 @@ TEST_F(faults, open_unwinds)
 	vslice_dev_open_assert(&self->dev, self->uuid);
 }
 
-TEST_F(faults, mmap_unwinds)
+TEST_F_TIMEOUT(faults, mmap_unwinds, FAULTS_TIMEOUT)
 {
 	void *p;
 
@@ -151,7 +160,7 @@ TEST_F(faults, mmap_unwinds)
 	      true);
 }
 
-TEST_F(faults, ioctls_unwind)
+TEST_F_TIMEOUT(faults, ioctls_unwind, FAULTS_TIMEOUT)
 {
 	struct {
 		struct vfio_region_info info;
@@ -196,7 +205,21 @@ TEST_F(faults, ioctls_unwind)
 	close(efd);
 }
 
-TEST_F(faults, policy_writes_unwind)
+/*
+ * Reserve 64 MiB through @path and give it back: 0, or the first error.
+ * A reservation may also succeed after an injected failure (it waits for
+ * the scrubber and tries again), so each try ends where it started.
+ */
+static int reserve_and_release(const char *path)
+{
+	int r = vslice_sysfs_write(path, "64");
+
+	if (!r)
+		r = vslice_sysfs_write(path, "0") ? -EIO : 0;
+	return r;
+}
+
+TEST_F_TIMEOUT(faults, policy_writes_unwind, FAULTS_TIMEOUT)
 {
 	char path[PATH_MAX];
 	long long avail = vslice_type_available(self->bdf, "vslice-4M");
@@ -206,11 +229,18 @@ TEST_F(faults, policy_writes_unwind)
 	SWEEP(vslice_sysfs_write(path, "4M 16M"), true);
 	ASSERT_EQ(0, vslice_sysfs_write(path, "all"));
 
-	/* reserving takes buddy blocks: a failure must roll back whole */
+	/*
+	 * Reserving takes buddy blocks: a failure must roll back whole.  The
+	 * reserve grows down from the top of VRAM, where the fixture's
+	 * instance sits (slices are placed from the top): remove it first.
+	 */
+	ASSERT_EQ(0, vslice_remove_all(self->bdf));
+	avail = vslice_type_available(self->bdf, "vslice-4M");
 	snprintf(path, sizeof(path),
 		 "/sys/bus/pci/devices/%s/vslice/reserved_mib", self->bdf);
-	SWEEP(vslice_sysfs_write(path, "64"),
+	SWEEP(reserve_and_release(path),
 	      vslice_type_available(self->bdf, "vslice-4M") == avail);
+	ASSERT_EQ(0, vslice_sysfs_write(path, "64"));
 	ASSERT_EQ(avail - 16, vslice_type_available(self->bdf, "vslice-4M"));
 	ASSERT_EQ(0, vslice_sysfs_write(path, "0"));
 }

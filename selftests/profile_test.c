@@ -186,7 +186,8 @@ TEST_F(profile, mixed_sizes_coexist)
 	ASSERT_EQ(ARRAY_SIZE(types), policy_read(self->bdf, "instances"));
 }
 
-TEST_F(profile, random_sequence_matches_model)
+/* 400 steps of sysfs writes: seconds, but minutes on the debug kernel. */
+TEST_F_TIMEOUT(profile, random_sequence_matches_model, 600)
 {
 	unsigned int seed = getpid(), step, t;
 	struct model m = { 0 };

@@ -269,6 +269,24 @@ long long vslice_type_available(const char *parent, const char *type)
 	return strtoll(buf, NULL, 0);
 }
 
+int vslice_new_uuid(char uuid[VSLICE_UUID_LEN])
+{
+	int ret = vslice_sysfs_read("/proc/sys/kernel/random/uuid", uuid,
+				    VSLICE_UUID_LEN);
+
+	if (ret)
+		uuid[0] = '\0';
+	return ret;
+}
+
+bool vslice_mdev_exists(const char *uuid)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYS_MDEV "/%s", uuid);
+	return !access(path, F_OK);
+}
+
 /*
  * Create an instance of @type on the mdev parent whose sysfs directory is
  * @sysdev (a PCI device for vslice, /sys/class/... for other parents).
@@ -279,8 +297,7 @@ int vslice_mdev_create(const char *sysdev, const char *type,
 	char path[PATH_MAX];
 	int ret;
 
-	ret = vslice_sysfs_read("/proc/sys/kernel/random/uuid", uuid,
-				VSLICE_UUID_LEN);
+	ret = vslice_new_uuid(uuid);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/create",
@@ -410,11 +427,17 @@ static int vslice_vfio_open_cdev(struct vslice_dev *dev, const char *sysdev)
 	return 0;
 }
 
+bool vslice_vfio_cdev(void)
+{
+	const char *path_kind = getenv("VSLICE_VFIO");
+
+	return path_kind && !strcmp(path_kind, "cdev");
+}
+
 int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 		     const char *name)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	const char *path_kind = getenv("VSLICE_VFIO");
 	char path[PATH_MAX], link[PATH_MAX];
 	ssize_t n;
 	int ret;
@@ -426,7 +449,7 @@ int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 	if (name != dev->uuid)
 		snprintf(dev->uuid, sizeof(dev->uuid), "%s", name);
 
-	if (path_kind && !strcmp(path_kind, "cdev")) {
+	if (vslice_vfio_cdev()) {
 		ret = vslice_vfio_open_cdev(dev, sysdev);
 		if (ret)
 			vslice_dev_close(dev);

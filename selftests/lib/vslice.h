@@ -94,6 +94,9 @@ int vslice_type_attr(const char *parent, const char *type, const char *attr,
 long long vslice_type_available(const char *parent, const char *type);
 int vslice_create(const char *parent, const char *type,
 		  char uuid[VSLICE_UUID_LEN]);
+/* A fresh UUID (empty on failure); whether instance @uuid exists. */
+int vslice_new_uuid(char uuid[VSLICE_UUID_LEN]);
+bool vslice_mdev_exists(const char *uuid);
 int vslice_mdev_create(const char *sysdev, const char *type,
 		       char uuid[VSLICE_UUID_LEN]);
 void vslice_create_assert(const char *parent, const char *type,
@@ -103,6 +106,8 @@ int vslice_remove_all(const char *parent);
 int vslice_inst_count(const char *parent);
 
 /* VFIO */
+/* True when VSLICE_VFIO=cdev: devices are opened through their cdev. */
+bool vslice_vfio_cdev(void);
 int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 		     const char *name);
 int vslice_dev_open(struct vslice_dev *dev, const char *uuid);
