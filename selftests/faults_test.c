@@ -118,15 +118,26 @@ static bool injected(int nth)
 	__n - 1;							\
 })
 
+/*
+ * Undo with @undo_arg after a successful step.  The injected failure may
+ * hit the undo itself (its sysfs write, say), which then did nothing:
+ * fail-nth fails one allocation only, so the second try goes through.
+ * Return: 0 if the first try worked, -EAGAIN if the second did, -EIO.
+ */
+static int undo(int (*fn)(const char *arg), const char *undo_arg)
+{
+	if (!fn(undo_arg))
+		return 0;
+	return fn(undo_arg) ? -EIO : -EAGAIN;
+}
+
 /* Create a vslice-4M instance and remove it again: 0, or the first error. */
 static int create_and_remove(const char *bdf)
 {
 	char uuid[VSLICE_UUID_LEN];
 	int r = vslice_create(bdf, "vslice-4M", uuid);
 
-	if (!r)
-		r = vslice_remove(uuid) ? -EIO : 0;
-	return r;
+	return r ? r : undo(vslice_remove, uuid);
 }
 
 TEST_F_TIMEOUT(faults, create_unwinds, FAULTS_TIMEOUT)
@@ -210,13 +221,16 @@ TEST_F_TIMEOUT(faults, ioctls_unwind, FAULTS_TIMEOUT)
  * A reservation may also succeed after an injected failure (it waits for
  * the scrubber and tries again), so each try ends where it started.
  */
+static int release(const char *path)
+{
+	return vslice_sysfs_write(path, "0");
+}
+
 static int reserve_and_release(const char *path)
 {
 	int r = vslice_sysfs_write(path, "64");
 
-	if (!r)
-		r = vslice_sysfs_write(path, "0") ? -EIO : 0;
-	return r;
+	return r ? r : undo(release, path);
 }
 
 TEST_F_TIMEOUT(faults, policy_writes_unwind, FAULTS_TIMEOUT)

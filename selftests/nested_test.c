@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -48,6 +49,7 @@
 
 /* The smallest profile: 800x600, the fewest pixels to draw nested. */
 #define GUEST_TYPE	"vslice-4M"
+#define SCANOUT_RESERVE_MIB "64"	/* see guest_boot() */
 #define WORK_DIR	"/tmp/vslice-nested"
 #define BOOT_TIMEOUT	600	/* s from QEMU's start to the guest's "ready" */
 #define DRAW_TIMEOUT	300
@@ -181,7 +183,18 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		     "no bochs-display (1234:1111) in this machine");
 
 	guest_stop_others(NULL);
+	/*
+	 * Slices are placed from the top of VRAM, and the physical screen
+	 * reaches 65535 scanlines of the mode into VRAM (the DISPI offset
+	 * registers): an 800-pixel mode on a 256 MiB card cannot show the top
+	 * 46 MiB.  Hold the top back while creating the guest's instance, so
+	 * that physical_scanout can show it.
+	 */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/reserved_mib",
+		 bdf);
+	ASSERT_EQ(0, vslice_sysfs_write(path, SCANOUT_RESERVE_MIB));
 	vslice_create_assert(bdf, GUEST_TYPE, uuid);
+	ASSERT_EQ(0, vslice_sysfs_write(path, "0"));
 	disp = vslice_nested_probe_display(uuid);
 	ASSERT_LE(0, disp);
 	snprintf(dev, sizeof(dev),
@@ -505,6 +518,29 @@ TEST_F_TIMEOUT(display, mode_attribute, 60)
 	EXPECT_EQ(0, off % 4096);
 }
 
+/*
+ * Whether @img shows the pattern of @d, pixel for pixel; if not, the
+ * first pixel that differs in *@x, *@y, what it is in *@px and what it
+ * should be in *@exp.
+ */
+static bool ppm_matches(const struct vslice_ppm *img, const struct drawn *d,
+			u32 *x, u32 *y, const u8 **px, u32 *exp)
+{
+	if (img->width != d->width || img->height != d->height)
+		return false;
+	for (*y = 0; *y < d->height; (*y)++) {
+		for (*x = 0; *x < d->width; (*x)++) {
+			*px = img->rgb + ((u64)*y * d->width + *x) * 3;
+			*exp = vslice_pixel(d->seed, *x, *y);
+			if ((*px)[0] != (*exp >> 16 & 0xff) ||
+			    (*px)[1] != (*exp >> 8 & 0xff) ||
+			    (*px)[2] != (*exp & 0xff))
+				return false;
+		}
+	}
+	return true;
+}
+
 TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
 {
 	char path[PATH_MAX], disp[8] = "", uuid[VSLICE_UUID_LEN], mode[128];
@@ -533,19 +569,7 @@ TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
 			continue;
 		if (img.width != d.width || img.height != d.height)
 			continue;
-		ok = true;
-		for (y = 0; ok && y < d.height; y++) {
-			for (x = 0; x < d.width; x++) {
-				px = img.rgb + ((u64)y * d.width + x) * 3;
-				exp = vslice_pixel(d.seed, x, y);
-				if (px[0] != (exp >> 16 & 0xff) ||
-				    px[1] != (exp >> 8 & 0xff) ||
-				    px[2] != (exp & 0xff)) {
-					ok = false;
-					break;
-				}
-			}
-		}
+		ok = ppm_matches(&img, &d, &x, &y, &px, &exp);
 	}
 	if (!ok) {
 		char hmp[2048];
@@ -576,6 +600,83 @@ TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
 	if (ok)
 		TH_LOG("screendump %ux%u matches the pattern", img.width,
 		       img.height);
+	vslice_ppm_free(&img);
+}
+
+/*
+ * Ask the test bed, on the console, for a screendump of this test VM's own
+ * screen (QEMU's first display, the parent: the test bed gives it first):
+ * the host writes $VSLICE_OUTER_SCREENS/ID.ppm.  Wait for it and read it.
+ */
+static int outer_screendump(struct vslice_ppm *img)
+{
+	static unsigned int n;
+	const char *dir = getenv("VSLICE_OUTER_SCREENS");
+	char path[PATH_MAX], line[64];
+	double end;
+	int fd, len;
+
+	fd = open("/dev/ttyS0", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n++;
+	len = snprintf(line, sizeof(line), "\nvslice-outer-screendump %d-%u\n",
+		       getpid(), n);
+	if (write(fd, line, len) != len) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "%s%s/%d-%u.ppm", cfg.root, dir, getpid(), n);
+	for (end = now_s() + 120; now_s() < end; usleep(200000))
+		if (!access(path, R_OK))
+			return vslice_ppm_read(path, img);
+	return -ETIMEDOUT;
+}
+
+/*
+ * The physical display follows the instance: with the parent's scanout set
+ * to it, this test VM's own screen (QEMU's screendump of the parent
+ * bochs-display, taken by the host) shows what the nested guest drew.
+ */
+TEST_F_TIMEOUT(display, physical_scanout, SETTLE_TIMEOUT + 300)
+{
+	char uuid[VSLICE_UUID_LEN], path[PATH_MAX], mode[128] = "";
+	const char *bdf = vslice_parent(), *dir = getenv("VSLICE_OUTER_SCREENS");
+	struct vslice_ppm img = { 0 };
+	u32 x = 0, y = 0, exp = 0;
+	const u8 *px = NULL;
+	struct drawn d;
+	bool ok = false;
+	double end;
+	int ret = 0;
+
+	if (!dir || !*dir)
+		SKIP(return, "the test bed shows no screen of this VM (VSLICE_OUTER_SCREENS)");
+	if (!guest_get(_metadata, self->name, &self->g, false))
+		return;
+	ASSERT_EQ(0, drawn_get(&self->g, &d));
+	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/scanout",
+		 bdf);
+	ASSERT_EQ(0, vslice_sysfs_write(path, uuid));
+	for (end = now_s() + SETTLE_TIMEOUT; !ok && now_s() < end; sleep(1)) {
+		vslice_ppm_free(&img);
+		ret = outer_screendump(&img);
+		if (ret)
+			break;
+		ok = ppm_matches(&img, &d, &x, &y, &px, &exp);
+	}
+	vslice_sysfs_read(path, mode, sizeof(mode));
+	TH_LOG("scanout %s; the screen %ux%u", mode, img.width, img.height);
+	ASSERT_EQ(0, vslice_sysfs_write(path, "none"));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(d.width, img.width);
+	ASSERT_EQ(d.height, img.height);
+	EXPECT_TRUE(ok) {
+		TH_LOG("screen pixel (%u, %u) is %02x%02x%02x, not %06x",
+		       x, y, px[0], px[1], px[2], exp);
+	}
 	vslice_ppm_free(&img);
 }
 

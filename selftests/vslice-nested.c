@@ -14,6 +14,12 @@
  *	display=on, let it draw colour bars, save QEMU's screendump to
  *	OUT.ppm, stop, remove the instance.  GUESTDIR is a host path.
  *
+ *   vslice-nested screendump DIR OUT.ppm
+ *	On the host: QEMU's screendump of a running QEMU whose DIR has its
+ *	"pid", "qdir" and QMP socket "qmp.sock" (the test bed's own VMs:
+ *	the physical-scanout test asks for its outer VM's screen).  OUT.ppm
+ *	lies under DIR.
+ *
  * Progress goes to stdout; exit status 0 on success.
  */
 #define _GNU_SOURCE
@@ -244,6 +250,20 @@ out:
 	return ret ? 1 : 0;
 }
 
+static int outer_screendump(const char *dir, const char *out)
+{
+	struct vslice_nested g;
+	int ret;
+
+	ret = vslice_nested_attach(&g, dir);
+	if (!ret)
+		ret = vslice_nested_screendump(&g, out);
+	vslice_nested_detach(&g);
+	if (ret)
+		fprintf(stderr, "screendump of %s: %s\n", dir, strerror(-ret));
+	return ret ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* A guest whose starter died would be ours to reap. */
@@ -252,8 +272,11 @@ int main(int argc, char **argv)
 		return igt_ref(argv[2], argv[3], argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "demo"))
 		return show(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "screendump"))
+		return outer_screendump(argv[2], argv[3]);
 	fprintf(stderr,
 		"usage: %s igt-ref GUESTDIR IGTROOT OUT\n"
-		"       %s demo GUESTDIR OUT.ppm\n", argv[0], argv[0]);
+		"       %s demo GUESTDIR OUT.ppm\n"
+		"       %s screendump DIR OUT.ppm\n", argv[0], argv[0], argv[0]);
 	return 2;
 }

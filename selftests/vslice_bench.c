@@ -49,6 +49,7 @@
 #define BENCH_CFG_POS		0x0	/* vendor and device ID */
 #define BENCH_BAR2_POS		0x500	/* DISPI ID register */
 #define BENCH_INSTANCES		64
+#define BENCH_CYCLES		5	/* lifecycle cycles of each per round */
 #define BENCH_WHY_LEN		256
 
 #define SYS_PCI_DEVICES		"/sys/bus/pci/devices"
@@ -839,6 +840,150 @@ missing:
 	fig_missing("scaling_64_vs_1", "ratio", why);
 }
 
+/*
+ * Density: how many vslice-4M instances are created, opened (each in its
+ * own container) and mapped whole at once, each slice written through
+ * its mapping with its own pattern; then every pattern is checked, so an
+ * instance counts only if it kept its own bytes.  The card has 256 MiB:
+ * the goal is all 64.
+ */
+static void bench_density(struct bench_ctx *ctx)
+{
+	static struct vslice_dev dev[BENCH_INSTANCES];
+	static u8 *map[BENCH_INSTANCES];
+	const size_t len = 4 * VSLICE_MIB;
+	struct vfio_region_info bar0;
+	unsigned int i, n = 0, good = 0;
+	char why[BENCH_WHY_LEN] = "";
+	int ret = 0;
+
+	subject_put(&ctx->subj[SUBJ_VSLICE]);
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+	for (i = 0; i < BENCH_INSTANCES; i++) {
+		dev[i].container = -1;
+		dev[i].group = -1;
+		dev[i].fd = -1;
+		map[i] = MAP_FAILED;
+	}
+	for (n = 0; n < BENCH_INSTANCES; n++) {
+		ret = vslice_create(ctx->parent, "vslice-4M", dev[n].uuid);
+		if (!ret)
+			ret = vslice_dev_open(&dev[n], dev[n].uuid);
+		if (!ret)
+			ret = region_info(dev[n].fd, VFIO_PCI_BAR0_REGION_INDEX,
+					  &bar0);
+		if (!ret) {
+			map[n] = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, dev[n].fd, bar0.offset);
+			ret = map[n] == MAP_FAILED ? -errno : 0;
+		}
+		if (ret) {
+			snprintf(why, sizeof(why), "instance %u: %s", n + 1,
+				 strerror(-ret));
+			break;
+		}
+		vslice_fill(map[n], len, n + 1);
+	}
+	for (i = 0; i < n; i++)
+		good += vslice_check(map[i], len, i + 1) < 0;
+	if (*why)
+		note("density: stopped at %s", why);
+	note("density: %u of %u mapped instances kept their own bytes", good,
+	     n);
+	printf("density_4mib_instances %u instances\n", good);
+	fflush(stdout);
+	for (i = 0; i < BENCH_INSTANCES; i++) {
+		if (map[i] != MAP_FAILED)
+			munmap(map[i], len);
+		vslice_dev_close(&dev[i]);
+	}
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+}
+
+/* One create, open, close and remove of a @type instance on @sysdev. */
+static int lifecycle_once(const char *sysdev, const char *type, u64 *ns)
+{
+	struct vslice_dev dev = { .container = -1, .group = -1, .fd = -1 };
+	char path[PATH_MAX];
+	u64 t0 = now_ns();
+	int ret;
+
+	ret = vslice_mdev_create(sysdev, type, dev.uuid);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s", dev.uuid);
+	ret = vslice_vfio_open(&dev, path, dev.uuid);
+	vslice_dev_close(&dev);
+	if (!vslice_remove(dev.uuid) && !ret)
+		*ns += now_ns() - t0;
+	else if (!ret)
+		ret = -EIO;
+	return ret;
+}
+
+/*
+ * Lifecycle: the create+open+close+remove cycle of a vslice-16M instance
+ * against one of mbochs's 16 MiB type, taking turns (BENCH_CYCLES of each
+ * per round, in alternating order).
+ */
+static void bench_lifecycle(struct bench_ctx *ctx)
+{
+	struct samples ours = { .n = 0 }, peer = { .n = 0 };
+	char parent[PATH_MAX], mtype[64], why[BENCH_WHY_LEN];
+	struct subject *m = subject(ctx, SUBJ_MBOCHS);
+	unsigned int k, c;
+	bool have_peer;
+	int ret = 0;
+	u64 ns[2];
+
+	subject_put(&ctx->subj[SUBJ_VSLICE]);
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+	snprintf(why, sizeof(why), "mbochs: %s", m->why);
+	have_peer = m->ok && mbochs_type("-medium", mtype, sizeof(mtype));
+	subject_put(m);
+	snprintf(parent, sizeof(parent), SYS_PCI_DEVICES "/%s", ctx->parent);
+	for (c = 0; c < 2 && !ret; c++) {	/* warm up */
+		ret = lifecycle_once(parent, "vslice-16M", &ns[0]);
+		if (!ret && have_peer)
+			ret = lifecycle_once(SYS_MBOCHS, mtype, &ns[1]);
+	}
+	for (k = 0; k < rounds && !ret; k++) {
+		ns[0] = 0;
+		ns[1] = 0;
+		for (c = 0; c < BENCH_CYCLES && !ret; c++) {
+			bool peer_first = (k + c) % 2;
+
+			if (have_peer && peer_first)
+				ret = lifecycle_once(SYS_MBOCHS, mtype, &ns[1]);
+			if (!ret)
+				ret = lifecycle_once(parent, "vslice-16M",
+						     &ns[0]);
+			if (!ret && have_peer && !peer_first)
+				ret = lifecycle_once(SYS_MBOCHS, mtype, &ns[1]);
+		}
+		if (ret)
+			break;
+		add(&ours, ns[0] / 1e3 / BENCH_CYCLES);
+		if (have_peer)
+			add(&peer, ns[1] / 1e3 / BENCH_CYCLES);
+	}
+	if (ret) {
+		snprintf(why, sizeof(why), "a cycle failed: %s",
+			 strerror(-ret));
+		fig_missing("lifecycle_vslice_us", "us", why);
+		have_peer = false;
+	} else {
+		fig("lifecycle_vslice_us", &ours, "us");
+	}
+	if (have_peer) {
+		fig("lifecycle_mbochs_us", &peer, "us");
+		ratio_fig("lifecycle_ratio_vs_mbochs", &ours, &peer);
+	} else {
+		fig_missing("lifecycle_mbochs_us", "us", why);
+		fig_missing("lifecycle_ratio_vs_mbochs", "ratio", why);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct bench_ctx *ctx);
@@ -846,6 +991,8 @@ static const struct {
 	{ "fastpath", bench_fastpath },
 	{ "trapped", bench_trapped },
 	{ "scaling", bench_scaling },
+	{ "density", bench_density },
+	{ "lifecycle", bench_lifecycle },
 };
 
 static bool wanted(const char *name, int argc, char **argv)
