@@ -47,45 +47,6 @@ FIXTURE_TEARDOWN(migration)
 	close(self->kmsg);
 }
 
-/* Set the migration state; *data_fd gets the data file if there is one. */
-static int mig_set(int fd, u32 state, int *data_fd)
-{
-	struct {
-		struct vfio_device_feature f;
-		struct vfio_device_feature_mig_state s;
-	} arg = {
-		.f.argsz = sizeof(arg),
-		.f.flags = VFIO_DEVICE_FEATURE_SET |
-			   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
-		.s.device_state = state,
-		.s.data_fd = -1,
-	};
-
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, &arg))
-		return -errno;
-	if (data_fd)
-		*data_fd = arg.s.data_fd;
-	else if (arg.s.data_fd >= 0)
-		close(arg.s.data_fd);
-	return 0;
-}
-
-static u32 mig_get(int fd)
-{
-	struct {
-		struct vfio_device_feature f;
-		struct vfio_device_feature_mig_state s;
-	} arg = {
-		.f.argsz = sizeof(arg),
-		.f.flags = VFIO_DEVICE_FEATURE_GET |
-			   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
-	};
-
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, &arg))
-		VSLICE_FAIL("getting the migration state");
-	return arg.s.device_state;
-}
-
 /* Stop @fd and read its whole stop-copy stream; returns its length. */
 static size_t save(int fd, u8 *stream, size_t max)
 {
@@ -93,14 +54,14 @@ static size_t save(int fd, u8 *stream, size_t max)
 	ssize_t n;
 	int data = -1;
 
-	if (mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data))
+	if (vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data))
 		VSLICE_FAIL("entering STOP_COPY");
 	while ((n = read(data, stream + len, max - len)) > 0)
 		len += n;
 	if (n < 0)
 		VSLICE_FAIL("reading the stream");
 	close(data);
-	if (mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL))
+	if (vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL))
 		VSLICE_FAIL("leaving STOP_COPY");
 	return len;
 }
@@ -113,7 +74,7 @@ static int resume(int fd, const u8 *stream, size_t len, int *write_err)
 	int data = -1;
 
 	*write_err = 0;
-	if (mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &data))
+	if (vslice_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &data))
 		VSLICE_FAIL("entering RESUMING");
 	while (done < len) {
 		chunk = len - done < 100000 ? len - done : 100000;
@@ -125,7 +86,7 @@ static int resume(int fd, const u8 *stream, size_t len, int *write_err)
 		done += n;
 	}
 	close(data);
-	return mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
+	return vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
 }
 
 /* Give the source a state worth moving: VRAM, a mode, its own EDID. */
@@ -164,7 +125,7 @@ TEST_F(migration, offers_stop_copy)
 
 	ASSERT_EQ(0, ioctl(self->src.fd, VFIO_DEVICE_FEATURE, &arg));
 	ASSERT_EQ(VFIO_MIGRATION_STOP_COPY, arg.m.flags);
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(self->src.fd));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(self->src.fd));
 }
 
 TEST_F(migration, state_machine_transitions)
@@ -172,31 +133,31 @@ TEST_F(migration, state_machine_transitions)
 	int fd = self->src.fd, data = -1;
 
 	/* the arcs a stop-copy device has */
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
-	ASSERT_EQ(VFIO_DEVICE_STATE_STOP, mig_get(fd));
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_STOP, vslice_mig_get(fd));
+	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 	/* RUNNING -> STOP_COPY goes through STOP by itself */
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data));
+	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data));
 	ASSERT_LE(0, data);
-	ASSERT_EQ(VFIO_DEVICE_STATE_STOP_COPY, mig_get(fd));
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_STOP_COPY, vslice_mig_get(fd));
+	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
 	/* the data file of a state left behind reads no more */
 	ASSERT_EQ(-1, read(data, &data, sizeof(data)));
 	ASSERT_EQ(ENODEV, errno);
 	close(data);
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 
 	/* states it does not have, and nonsense */
-	ASSERT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, NULL));
-	ASSERT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
-	ASSERT_EQ(-EINVAL, mig_set(fd, 1000, NULL));
-	ASSERT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_ERROR, NULL));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(fd));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, 1000, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_ERROR, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(fd));
 
 	/* a reset ends a migration half way */
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data));
+	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data));
 	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(fd));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(fd));
 	ASSERT_EQ(-1, read(data, &data, sizeof(data)));
 	close(data);
 }
@@ -219,8 +180,8 @@ TEST_F(migration, stream_moves_whole_state)
 	ASSERT_GT(SZ16M + 8192, len);
 	ASSERT_EQ(0, resume(self->dst.fd, stream, len, &werr));
 	ASSERT_EQ(0, werr);
-	ASSERT_EQ(0, mig_set(self->dst.fd, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, mig_set(self->src.fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vslice_mig_set(self->dst.fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vslice_mig_set(self->src.fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 
 	/* everything the guest could see arrived */
 	a = vslice_map_bar0(self->dst.fd, SZ16M);
@@ -256,13 +217,13 @@ TEST_F(migration, bad_streams_refused_and_leave_nothing)
 
 	/* truncated: refused at the end, device reset, VRAM cleared */
 	ASSERT_EQ(-EINVAL, resume(self->dst.fd, stream, len - 4096, &werr));
-	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, mig_get(self->dst.fd));
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vslice_mig_get(self->dst.fd));
 	d = vslice_map_bar0(self->dst.fd, SZ16M);
 	ASSERT_EQ(-1, vslice_check_zero(d, SZ16M));
 	munmap(d, SZ16M);
 	ASSERT_EQ(0, vslice_mmio_read(self->dst.fd, 0x502, 2));
 	ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(self->dst.fd));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(self->dst.fd));
 
 	/* a corrupted register state: the checksum catches it */
 	memcpy(copy, stream, len);
@@ -314,14 +275,14 @@ TEST_F(migration, closing_ends_migration)
 	int data = -1;
 	u8 buf[64];
 
-	ASSERT_EQ(0, mig_set(self->src.fd, VFIO_DEVICE_STATE_STOP_COPY, &data));
+	ASSERT_EQ(0, vslice_mig_set(self->src.fd, VFIO_DEVICE_STATE_STOP_COPY, &data));
 	vslice_dev_close(&self->src);
 	/* the data file outlives the device file, but reads nothing */
 	ASSERT_EQ(-1, read(data, buf, sizeof(buf)));
 	ASSERT_EQ(ENODEV, errno);
 	close(data);
 	vslice_dev_open_assert(&self->src, self->a);
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(self->src.fd));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(self->src.fd));
 }
 
 TEST_HARNESS_MAIN

@@ -984,6 +984,138 @@ static void bench_lifecycle(struct bench_ctx *ctx)
 	}
 }
 
+/*
+ * One stop-copy of the instance open on @fd: STOP -> STOP_COPY, the whole
+ * stream read into @buf, -> STOP (the downtime), then RUNNING again.
+ * Return: 0 with the time in *@ns and the stream's length in *@len.
+ */
+static int stop_copy_once(int fd, u8 *buf, size_t max, u64 *ns, size_t *len)
+{
+	int data = -1, ret;
+	u64 t0;
+	ssize_t n = 0;
+
+	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
+	if (ret)
+		return ret;
+	t0 = now_ns();
+	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data);
+	for (*len = 0; !ret && (n = read(data, buf + *len, max - *len)) > 0;)
+		*len += n;
+	if (!ret && n < 0)
+		ret = -errno;
+	if (data >= 0)
+		close(data);
+	if (!ret)
+		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
+	*ns = now_ns() - t0;
+	if (!ret)
+		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
+	return ret;
+}
+
+/*
+ * Migration: the downtime of a stop-copy (STOP_COPY entered, the stream
+ * read whole, STOP again) of a vslice-16M and a vslice-64M instance whose
+ * VRAM holds a pattern, against a plain memcpy of the same slice out of
+ * its mapping, taking turns; and the stream's size against the slice's.
+ */
+static void bench_migration(struct bench_ctx *ctx)
+{
+	static const unsigned int mib[] = { 16, 64 };
+	struct samples t[2] = { 0 }, m[2] = { 0 };
+	size_t slice, len = 0, lens[2] = { 0 };
+	struct vfio_region_info bar0;
+	struct vslice_dev dev[2];
+	char name[64], why[BENCH_WHY_LEN] = "";
+	unsigned int i, k;
+	u8 *buf = NULL, *map[2] = { MAP_FAILED, MAP_FAILED };
+	u64 ns, t0;
+	int ret = 0;
+
+	subject_put(&ctx->subj[SUBJ_VSLICE]);
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+	for (i = 0; i < 2; i++) {
+		dev[i].container = -1;
+		dev[i].group = -1;
+		dev[i].fd = -1;
+	}
+	buf = malloc((size_t)(mib[1] + 1) * VSLICE_MIB);
+	for (i = 0; i < 2 && !ret && buf; i++) {
+		char type[32];
+
+		slice = (size_t)mib[i] * VSLICE_MIB;
+		snprintf(type, sizeof(type), "vslice-%uM", mib[i]);
+		ret = vslice_create(ctx->parent, type, dev[i].uuid);
+		if (!ret)
+			ret = vslice_dev_open(&dev[i], dev[i].uuid);
+		if (!ret)
+			ret = region_info(dev[i].fd, VFIO_PCI_BAR0_REGION_INDEX,
+					  &bar0);
+		if (!ret) {
+			map[i] = mmap(NULL, slice, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, dev[i].fd, bar0.offset);
+			ret = map[i] == MAP_FAILED ? -errno : 0;
+		}
+		if (!ret)
+			vslice_fill(map[i], slice, 0x319 + i);
+		if (ret)
+			snprintf(why, sizeof(why), "setting up a %s instance: %s",
+				 type, strerror(-ret));
+	}
+	if (!buf)
+		snprintf(why, sizeof(why), "no memory for the stream");
+	for (k = 0; k < rounds && !*why; k++) {
+		for (i = 0; i < 2 && !*why; i++) {
+			unsigned int j = k % 2 ? 1 - i : i;
+
+			slice = (size_t)mib[j] * VSLICE_MIB;
+			ret = stop_copy_once(dev[j].fd, buf,
+					     slice + VSLICE_MIB, &ns, &len);
+			if (ret) {
+				snprintf(why, sizeof(why), "stop-copy: %s",
+					 strerror(-ret));
+				break;
+			}
+			add(&t[j], ns / 1e6);
+			lens[j] = len;
+			t0 = now_ns();
+			memcpy(buf, map[j], slice);
+			add(&m[j], (now_ns() - t0) / 1e6);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		slice = (size_t)mib[i] * VSLICE_MIB;
+		if (*why) {
+			snprintf(name, sizeof(name), "migration_stop_copy_ms_%umib", mib[i]);
+			fig_missing(name, "ms", why);
+			snprintf(name, sizeof(name), "migration_stop_copy_ratio_%umib", mib[i]);
+			fig_missing(name, "ratio", why);
+			snprintf(name, sizeof(name), "migration_stream_ratio_%umib", mib[i]);
+			fig_missing(name, "ratio", why);
+			continue;
+		}
+		snprintf(name, sizeof(name), "migration_stop_copy_ms_%umib", mib[i]);
+		fig(name, &t[i], "ms");
+		snprintf(name, sizeof(name), "migration_memcpy_ms_%umib", mib[i]);
+		fig(name, &m[i], "ms");
+		snprintf(name, sizeof(name), "migration_stop_copy_ratio_%umib", mib[i]);
+		ratio_fig(name, &t[i], &m[i]);
+		snprintf(name, sizeof(name), "migration_stream_bytes_%umib", mib[i]);
+		print_value(name, lens[i], "bytes");
+		snprintf(name, sizeof(name), "migration_stream_ratio_%umib", mib[i]);
+		print_value(name, (double)lens[i] / slice, "ratio");
+		fflush(stdout);
+	}
+	for (i = 0; i < 2; i++) {
+		if (map[i] != MAP_FAILED)
+			munmap(map[i], (size_t)mib[i] * VSLICE_MIB);
+		vslice_dev_close(&dev[i]);
+	}
+	free(buf);
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct bench_ctx *ctx);
@@ -993,6 +1125,7 @@ static const struct {
 	{ "scaling", bench_scaling },
 	{ "density", bench_density },
 	{ "lifecycle", bench_lifecycle },
+	{ "migration", bench_migration },
 };
 
 static bool wanted(const char *name, int argc, char **argv)

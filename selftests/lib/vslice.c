@@ -750,3 +750,42 @@ int vslice_kmsg_bad_lines(int fd)
 	}
 	return bad;
 }
+
+/* Set the migration state; *data_fd gets the data file if there is one. */
+int vslice_mig_set(int fd, u32 state, int *data_fd)
+{
+	struct {
+		struct vfio_device_feature f;
+		struct vfio_device_feature_mig_state s;
+	} arg = {
+		.f.argsz = sizeof(arg),
+		.f.flags = VFIO_DEVICE_FEATURE_SET |
+			   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+		.s.device_state = state,
+		.s.data_fd = -1,
+	};
+
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, &arg))
+		return -errno;
+	if (data_fd)
+		*data_fd = arg.s.data_fd;
+	else if (arg.s.data_fd >= 0)
+		close(arg.s.data_fd);
+	return 0;
+}
+
+u32 vslice_mig_get(int fd)
+{
+	struct {
+		struct vfio_device_feature f;
+		struct vfio_device_feature_mig_state s;
+	} arg = {
+		.f.argsz = sizeof(arg),
+		.f.flags = VFIO_DEVICE_FEATURE_GET |
+			   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+	};
+
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, &arg))
+		VSLICE_FAIL("getting the migration state");
+	return arg.s.device_state;
+}

@@ -130,6 +130,10 @@ void vslice_fill(void *p, size_t len, u64 seed);
 long long vslice_check(const void *p, size_t len, u64 seed);
 long long vslice_check_zero(const void *p, size_t len);
 
+/* migration (VFIO migration v2) */
+int vslice_mig_set(int fd, u32 state, int *data_fd);
+u32 vslice_mig_get(int fd);
+
 /* kernel log */
 int vslice_kmsg_open(void);
 int vslice_kmsg_bad_lines(int fd);
