@@ -55,6 +55,12 @@ struct vslice_nested_opts {
 	unsigned int mem_mb;
 };
 
+/* Why a test skips when a nested guest's kernel died early twice. */
+#define VSLICE_NESTED_EARLY_PANIC					\
+	"the nested guest's kernel died before userspace on two boots "	\
+	"(two-level TCG emulation; see Flakes in "			\
+	"Documentation/vslice/testing.rst)"
+
 /**
  * struct vslice_nested - a running (or attached) nested guest
  * @dir: work directory
