@@ -188,7 +188,7 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 	 * Slices are placed from the top of VRAM, and the physical screen
 	 * reaches 65535 scanlines of the mode into VRAM (the DISPI offset
 	 * registers): an 800-pixel mode on a 256 MiB card cannot show the top
-	 * 46 MiB.  Hold the top back while creating the guest's instance, so
+	 * 56 MiB.  Hold the top back while creating the guest's instance, so
 	 * that physical_scanout can show it.
 	 */
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/reserved_mib",
