@@ -29,29 +29,18 @@ enum {
 };
 
 FIXTURE(bar2) {
-	const char *bdf;
-	char uuid[VSLICE_UUID_LEN];
-	struct vslice_dev dev;
-	int kmsg;
+	struct vslice_inst_fix f;
 };
 
 FIXTURE_SETUP(bar2)
 {
-	self->bdf = vslice_parent();
-	if (!self->bdf)
+	if (vslice_inst_fix_setup(&self->f, "vslice-16M"))
 		SKIP(return, "no bochs-display (1234:1111) in this machine");
-	ASSERT_EQ(0, vslice_remove_all(self->bdf));
-	self->kmsg = vslice_kmsg_open();
-	vslice_create_assert(self->bdf, "vslice-16M", self->uuid);
-	vslice_dev_open_assert(&self->dev, self->uuid);
 }
 
 FIXTURE_TEARDOWN(bar2)
 {
-	vslice_dev_close(&self->dev);
-	EXPECT_EQ(0, vslice_remove(self->uuid));
-	EXPECT_EQ(0, vslice_kmsg_bad_lines(self->kmsg));
-	close(self->kmsg);
+	EXPECT_EQ(0, vslice_inst_fix_teardown(&self->f));
 }
 
 static u32 rd(int fd, u32 off, unsigned int size)
@@ -66,7 +55,7 @@ static void wr(int fd, u32 off, unsigned int size, u32 val)
 
 TEST_F(bar2, dispi_identity_and_video_memory)
 {
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 
 	ASSERT_EQ(0xb0c5, rd(fd, DISPI(ID), 2));
 	ASSERT_EQ(SLICE / 65536, rd(fd, DISPI(VIDEO_MEMORY_64K), 2));
@@ -79,7 +68,7 @@ TEST_F(bar2, dispi_identity_and_video_memory)
 
 TEST_F(bar2, dispi_registers_read_back_at_every_width)
 {
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	unsigned int i;
 
 	for (i = XRES; i <= Y_OFFSET; i++) {
@@ -110,7 +99,7 @@ TEST_F(bar2, dispi_registers_read_back_at_every_width)
 
 TEST_F(bar2, qemu_extended_registers)
 {
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 
 	ASSERT_EQ(8, rd(fd, QEXT_SIZE, 4));
 	ASSERT_EQ(LE_MAGIC, rd(fd, QEXT_BYTEORDER, 4));
@@ -136,7 +125,7 @@ TEST_F(bar2, vga_window_and_holes_read_all_ones)
 		0x400, 0x41a, 0x41c, 0x420, 0x4fc, 0x518, 0x5fc, 0x608,
 		0x800, 0xffc,
 	};
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(holes); i++) {
@@ -153,7 +142,7 @@ TEST_F(bar2, vga_window_and_holes_read_all_ones)
 
 TEST_F(bar2, out_of_range_and_odd_sizes)
 {
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	u8 buf[64];
 
 	ASSERT_EQ(-1, pread(fd, buf, 4, MMIO(4096)));
@@ -173,7 +162,7 @@ TEST_F(bar2, out_of_range_and_odd_sizes)
 
 TEST_F(bar2, reset_restores_power_on_values)
 {
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	unsigned int i;
 
 	for (i = XRES; i <= Y_OFFSET; i++)
@@ -184,7 +173,7 @@ TEST_F(bar2, reset_restores_power_on_values)
 		ASSERT_EQ(0, rd(fd, DISPI(i), 2));
 	ASSERT_EQ(LE_MAGIC, rd(fd, QEXT_BYTEORDER, 4));
 	ASSERT_EQ(0xb0c5, rd(fd, DISPI(ID), 2));
-	ASSERT_EQ(1, vslice_inst_attr_ll(self->uuid, "resets"));
+	ASSERT_EQ(1, vslice_inst_attr_ll(self->f.uuid, "resets"));
 }
 
 /* One access of the side-by-side run. */
@@ -282,11 +271,11 @@ TEST_F(bar2, behaves_like_qemu_bochs_display)
 		    steps[i].off >= QEXT_SIZE && steps[i].off < QEXT_SIZE + 8)
 			continue;
 		if (steps[i].write) {
-			wr(self->dev.fd, steps[i].off, steps[i].size,
+			wr(self->f.dev.fd, steps[i].off, steps[i].size,
 			   steps[i].val);
 			continue;
 		}
-		ours = rd(self->dev.fd, steps[i].off, steps[i].size);
+		ours = rd(self->f.dev.fd, steps[i].off, steps[i].size);
 		if (ours != hw) {
 			TH_LOG("%u-byte read at 0x%x: bochs-display 0x%x, instance 0x%x",
 			       steps[i].size, steps[i].off, hw, ours);

@@ -17,34 +17,23 @@
 #define SLICE_SIZE	(16 * VSLICE_MIB)
 
 FIXTURE(config) {
-	const char *bdf;
-	char uuid[VSLICE_UUID_LEN];
-	struct vslice_dev dev;
-	int kmsg;
+	struct vslice_inst_fix f;
 };
 
 FIXTURE_SETUP(config)
 {
-	self->bdf = vslice_parent();
-	if (!self->bdf)
+	if (vslice_inst_fix_setup(&self->f, "vslice-16M"))
 		SKIP(return, "no bochs-display (1234:1111) in this machine");
-	ASSERT_EQ(0, vslice_remove_all(self->bdf));
-	self->kmsg = vslice_kmsg_open();
-	vslice_create_assert(self->bdf, "vslice-16M", self->uuid);
-	vslice_dev_open_assert(&self->dev, self->uuid);
 }
 
 FIXTURE_TEARDOWN(config)
 {
-	vslice_dev_close(&self->dev);
-	EXPECT_EQ(0, vslice_remove(self->uuid));
-	EXPECT_EQ(0, vslice_kmsg_bad_lines(self->kmsg));
-	close(self->kmsg);
+	EXPECT_EQ(0, vslice_inst_fix_teardown(&self->f));
 }
 
 TEST_F(config, identity_of_a_bochs_display)
 {
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 
 	ASSERT_EQ(VSLICE_BOCHS_VENDOR, vslice_cfg_read(fd, PCI_VENDOR_ID, 2));
 	ASSERT_EQ(VSLICE_BOCHS_DEVICE, vslice_cfg_read(fd, PCI_DEVICE_ID, 2));
@@ -78,7 +67,7 @@ TEST_F(config, bar_sizing_protocol)
 		{ PCI_BASE_ADDRESS_5, 0 },
 		{ PCI_ROM_ADDRESS, 0 },
 	};
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bars); i++) {
@@ -109,7 +98,7 @@ TEST_F(config, read_only_fields_stay_read_only)
 		PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_ID + 1, PCI_CAPABILITY_LIST,
 		PCI_INTERRUPT_PIN, PCI_MIN_GNT, PCI_MAX_LAT, 0x40, 0x80, 0xff,
 	};
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(ro); i++) {
@@ -124,7 +113,7 @@ TEST_F(config, read_only_fields_stay_read_only)
 
 TEST_F(config, command_status_and_scratch_registers)
 {
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 
 	/* Only the implemented command bits stick; no I/O space. */
 	vslice_cfg_write(fd, PCI_COMMAND, 2, 0xffff);
@@ -151,7 +140,7 @@ TEST_F(config, any_width_at_any_offset)
 {
 	u8 bytes[CFG_SIZE], all[CFG_SIZE], piece[8];
 	unsigned int off, width;
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 
 	vslice_cfg_write(fd, PCI_INTERRUPT_LINE, 1, 0xa5);
 	for (off = 0; off < CFG_SIZE; off++)
@@ -183,7 +172,7 @@ TEST_F(config, any_width_at_any_offset)
 TEST_F(config, bad_offsets_and_sizes)
 {
 	u8 buf[512];
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	void *bad;
 
 	/* At or past the end: EINVAL. */

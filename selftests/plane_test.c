@@ -30,29 +30,18 @@ enum {
 };
 
 FIXTURE(plane) {
-	const char *bdf;
-	char uuid[VSLICE_UUID_LEN];
-	struct vslice_dev dev;
-	int kmsg;
+	struct vslice_inst_fix f;
 };
 
 FIXTURE_SETUP(plane)
 {
-	self->bdf = vslice_parent();
-	if (!self->bdf)
+	if (vslice_inst_fix_setup(&self->f, "vslice-16M"))
 		SKIP(return, "no bochs-display (1234:1111) in this machine");
-	ASSERT_EQ(0, vslice_remove_all(self->bdf));
-	self->kmsg = vslice_kmsg_open();
-	vslice_create_assert(self->bdf, "vslice-16M", self->uuid);
-	vslice_dev_open_assert(&self->dev, self->uuid);
 }
 
 FIXTURE_TEARDOWN(plane)
 {
-	vslice_dev_close(&self->dev);
-	EXPECT_EQ(0, vslice_remove(self->uuid));
-	EXPECT_EQ(0, vslice_kmsg_bad_lines(self->kmsg));
-	close(self->kmsg);
+	EXPECT_EQ(0, vslice_inst_fix_teardown(&self->f));
 }
 
 /* What the bochs driver writes for a mode: see bochs_hw_setmode(). */
@@ -90,7 +79,7 @@ static bool empty(const struct vfio_device_gfx_plane_info *p)
 TEST_F(plane, probe_region_yes_dmabuf_no)
 {
 	struct vfio_device_gfx_plane_info p;
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 
 	ASSERT_EQ(0, query(fd, VFIO_GFX_PLANE_TYPE_PROBE |
 			   VFIO_GFX_PLANE_TYPE_REGION, PLANE_PRIMARY, &p));
@@ -109,10 +98,10 @@ TEST_F(plane, display_off_gives_empty_plane)
 	struct vfio_device_gfx_plane_info p;
 	char mode[64];
 
-	ASSERT_EQ(0, query(self->dev.fd, VFIO_GFX_PLANE_TYPE_REGION,
+	ASSERT_EQ(0, query(self->f.dev.fd, VFIO_GFX_PLANE_TYPE_REGION,
 			   PLANE_PRIMARY, &p));
 	ASSERT_TRUE(empty(&p));
-	ASSERT_EQ(0, vslice_inst_attr(self->uuid, "mode", mode, sizeof(mode)));
+	ASSERT_EQ(0, vslice_inst_attr(self->f.uuid, "mode", mode, sizeof(mode)));
 	ASSERT_STREQ("off", mode);
 }
 
@@ -120,7 +109,7 @@ TEST_F(plane, mode_on_describes_scanout_and_region_shows_it)
 {
 	struct vfio_device_gfx_plane_info p;
 	struct vfio_region_info info;
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	u8 *bar0, *disp;
 	char mode[64];
 
@@ -133,7 +122,7 @@ TEST_F(plane, mode_on_describes_scanout_and_region_shows_it)
 	ASSERT_EQ(4096, p.stride);
 	ASSERT_EQ(3 * VSLICE_MIB, p.size);
 	ASSERT_GE(p.region_index, VFIO_PCI_NUM_REGIONS);
-	ASSERT_EQ(0, vslice_inst_attr(self->uuid, "mode", mode, sizeof(mode)));
+	ASSERT_EQ(0, vslice_inst_attr(self->f.uuid, "mode", mode, sizeof(mode)));
 	ASSERT_STREQ("1024x768 32bpp stride 4096 offset 0x0", mode);
 
 	/* the plane's region shows the scanout's bytes */
@@ -162,7 +151,7 @@ TEST_F(plane, pan_to_page_aligned_offset_follows)
 {
 	struct vfio_device_gfx_plane_info p;
 	struct vfio_region_info info;
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	u32 first;
 	u8 *bar0, *disp;
 
@@ -209,7 +198,7 @@ TEST_F(plane, invalid_modes_give_empty_plane)
 		{ 1024, 768, 32, 1, 0 },	/* not page aligned */
 	};
 	struct vfio_device_gfx_plane_info p;
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -227,7 +216,7 @@ TEST_F(plane, invalid_modes_give_empty_plane)
 TEST_F(plane, formats_and_blanking)
 {
 	struct vfio_device_gfx_plane_info p;
-	int fd = self->dev.fd;
+	int fd = self->f.dev.fd;
 	char mode[64];
 
 	set_mode(fd, 800, 600, 16, 0, 0);
@@ -247,7 +236,7 @@ TEST_F(plane, formats_and_blanking)
 	vslice_mmio_write(fd, 0x400, 1, 0x00);		/* PAS clear: blank */
 	ASSERT_EQ(0, query(fd, VFIO_GFX_PLANE_TYPE_REGION, PLANE_PRIMARY, &p));
 	ASSERT_TRUE(empty(&p));
-	ASSERT_EQ(0, vslice_inst_attr(self->uuid, "mode", mode, sizeof(mode)));
+	ASSERT_EQ(0, vslice_inst_attr(self->f.uuid, "mode", mode, sizeof(mode)));
 	ASSERT_STREQ("blanked", mode);
 
 	vslice_mmio_read(fd, 0x41a, 1);

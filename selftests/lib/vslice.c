@@ -789,3 +789,34 @@ u32 vslice_mig_get(int fd)
 		VSLICE_FAIL("getting the migration state");
 	return arg.s.device_state;
 }
+
+int vslice_inst_fix_setup(struct vslice_inst_fix *f, const char *type)
+{
+	f->kmsg = -1;
+	f->dev.fd = -1;
+	f->bdf = vslice_parent();
+	if (!f->bdf)
+		return -ENODEV;
+	VSLICE_ASSERT(!vslice_remove_all(f->bdf), "removing instances");
+	f->kmsg = vslice_kmsg_open();
+	vslice_create_assert(f->bdf, type, f->uuid);
+	vslice_dev_open_assert(&f->dev, f->uuid);
+	return 0;
+}
+
+int vslice_inst_fix_teardown(struct vslice_inst_fix *f)
+{
+	int bad = 0;
+
+	vslice_dev_close(&f->dev);
+	if (vslice_remove(f->uuid)) {
+		fprintf(stderr, "# removing %s failed\n", f->uuid);
+		bad++;
+	}
+	if (vslice_kmsg_bad_lines(f->kmsg)) {
+		fprintf(stderr, "# the kernel log has bad lines\n");
+		bad++;
+	}
+	close(f->kmsg);
+	return bad;
+}

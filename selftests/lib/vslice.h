@@ -134,6 +134,26 @@ long long vslice_check_zero(const void *p, size_t len);
 int vslice_mig_set(int fd, u32 state, int *data_fd);
 u32 vslice_mig_get(int fd);
 
+/**
+ * struct vslice_inst_fix - what most selftests start from: one open
+ * instance on an otherwise empty parent
+ * @bdf: the parent
+ * @uuid: the instance
+ * @dev: it, opened through VFIO
+ * @kmsg: the kernel log, from before the instance was created
+ */
+struct vslice_inst_fix {
+	const char *bdf;
+	char uuid[VSLICE_UUID_LEN];
+	struct vslice_dev dev;
+	int kmsg;
+};
+
+/* -ENODEV (the test skips) if there is no parent; aborts on failure. */
+int vslice_inst_fix_setup(struct vslice_inst_fix *f, const char *type);
+/* Close and remove; the number of failed checks (remove, kernel log). */
+int vslice_inst_fix_teardown(struct vslice_inst_fix *f);
+
 /* kernel log */
 int vslice_kmsg_open(void);
 int vslice_kmsg_bad_lines(int fd);
