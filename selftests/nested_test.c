@@ -142,17 +142,6 @@ static void guest_stop_others(const char *keep)
 		closedir(d);
 }
 
-/* Did the guest's kernel panic before it reached userspace? */
-static bool early_panic(const struct vslice_nested *g)
-{
-	char *log = vslice_nested_log(g, 0, NULL);
-	bool ret = log && strstr(log, "Kernel panic") &&
-		   !strstr(log, VSLICE_NESTED_TAG "userspace at");
-
-	free(log);
-	return ret;
-}
-
 /*
  * Start guest @name on a new instance and wait until it takes commands.
  * Return: false if the test was skipped.
@@ -224,12 +213,10 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		if (ret)
 			vslice_nested_dump(g, 30);
 		ASSERT_EQ(0, ret);
-		ret = vslice_nested_wait(g, 0, VSLICE_NESTED_READY,
-					 BOOT_TIMEOUT, NULL, 0);
+		ret = vslice_nested_boot_wait(g, BOOT_TIMEOUT);
 		if (!ret)
 			break;
-		vslice_nested_dump(g, 40);
-		ASSERT_TRUE(early_panic(g)) {
+		ASSERT_EQ(-EAGAIN, ret) {
 			TH_LOG("guest %s not ready within %d s (%d)", name,
 			       BOOT_TIMEOUT, ret);
 		}
@@ -342,72 +329,9 @@ TEST_F_TIMEOUT(display, boot, BOOT_TIMEOUT + 120)
 	EXPECT_EQ(1, log_facts(_metadata, &self->g, "fb0 ", "bpp 32"));
 }
 
-/* What the guest drew: the line "drawn SEED WxH bpp 32 stride L ...". */
-struct drawn {
-	u64 seed;
-	u32 width;
-	u32 height;
-	u32 stride;
-};
-
-static int drawn_get(const struct vslice_nested *g, struct drawn *d)
-{
-	char buf[128];
-	unsigned long long seed;
-
-	if (vslice_nested_get(g, "drawn", buf, sizeof(buf)) ||
-	    sscanf(buf, "%llu %u %u %u", &seed, &d->width, &d->height,
-		   &d->stride) != 4)
-		return -ENOENT;
-	d->seed = seed;
-	return 0;
-}
-
-/* The scanout, from the instance's mode attribute (false: none shown). */
-static bool mode_get(const char *uuid, u32 *w, u32 *h, u32 *bpp,
-		     u32 *stride, u64 *off, char *text, size_t len)
-{
-	unsigned long long o;
-
-	if (vslice_inst_attr(uuid, "mode", text, len))
-		snprintf(text, len, "(no mode attribute)");
-	if (sscanf(text, "%ux%u %ubpp stride %u offset %llx", w, h, bpp,
-		   stride, &o) != 5)
-		return false;
-	*off = o;
-	return true;
-}
-
-/*
- * Compare a frame in memory with the pattern, row by row (VRAM is read in
- * rows, not pixels).  Return: -1 if it matches, else the first differing
- * pixel's index y * width + x, and its value in *@got.
- */
-static long long frame_diff(const u8 *fb, u32 stride, const struct drawn *d,
-			    u32 *got)
-{
-	u32 *row = malloc(d->width * 4), x, y;
-	long long ret = -1;
-
-	if (!row)
-		return 0;
-	for (y = 0; y < d->height && ret < 0; y++) {
-		memcpy(row, fb + (u64)y * stride, d->width * 4);
-		for (x = 0; x < d->width; x++) {
-			if ((row[x] & 0xffffff) != vslice_pixel(d->seed, x, y)) {
-				*got = row[x];
-				ret = (long long)y * d->width + x;
-				break;
-			}
-		}
-	}
-	free(row);
-	return ret;
-}
-
 /* Look for the frame in the slice: page-aligned, either stride. */
-static bool frame_search(const u8 *slice, u64 size, const struct drawn *d,
-			 u64 *at, u32 *stride)
+static bool frame_search(const u8 *slice, u64 size,
+			 const struct vslice_frame *d, u64 *at, u32 *stride)
 {
 	u32 strides[2] = { d->stride, d->width * 4 }, px[2], got;
 	unsigned int i;
@@ -422,7 +346,8 @@ static bool frame_search(const u8 *slice, u64 size, const struct drawn *d,
 		for (i = 0; i < 2; i++) {
 			if (off + (u64)strides[i] * d->height > size)
 				continue;
-			if (frame_diff(slice + off, strides[i], d, &got) < 0) {
+			if (vslice_frame_diff(slice + off, strides[i], d,
+					      &got) < 0) {
 				*at = off;
 				*stride = strides[i];
 				return true;
@@ -434,39 +359,29 @@ static bool frame_search(const u8 *slice, u64 size, const struct drawn *d,
 
 TEST_F_TIMEOUT(display, fb_in_vram, DRAW_TIMEOUT + SETTLE_TIMEOUT + 60)
 {
-	char uuid[VSLICE_UUID_LEN], mode[128], *log, *p, buf[128];
-	u32 w, h, bpp, mstride, stride = 0, got = 0;
-	u64 slice_off, slice_size, moff, at = 0;
+	char uuid[VSLICE_UUID_LEN], mode[128];
+	u32 stride = 0, got = 0;
+	u64 slice_off, slice_size, at = 0;
 	const char *bdf = vslice_parent();
+	struct vslice_mode m = { 0 };
+	struct vslice_frame d;
 	long long bad = 0;
-	struct drawn d;
 	size_t vram_len;
 	double end;
 	bool on = false, found = false;
-	off_t start;
 	u8 *vram;
 	int ret;
 
 	if (!guest_get(_metadata, self->name, &self->g, false))
 		return;
-	d.seed = 0x5eed0000 + now_s();
-	ret = vslice_nested_cmd(&self->g, DRAW_TIMEOUT, &start, "draw %llu",
-				(unsigned long long)d.seed);
-	log = vslice_nested_log(&self->g, start, NULL);
-	p = log ? strstr(log, VSLICE_NESTED_TAG "drawn ") : NULL;
+	ret = vslice_nested_draw(&self->g, 0x5eed0000 + now_s(), &d,
+				 DRAW_TIMEOUT);
 	ASSERT_EQ(0, ret) {
-		TH_LOG("draw failed: %s", log ? log : "(no log)");
+		vslice_nested_dump(&self->g, 20);
 	}
-	ASSERT_NE(NULL, p);
-	ret = sscanf(p, VSLICE_NESTED_TAG "drawn %*u %ux%u bpp 32 stride %u",
-		     &d.width, &d.height, &d.stride);
-	ASSERT_EQ(3, ret);
-	p += strlen(VSLICE_NESTED_TAG);
-	TH_LOG("guest: %.*s", (int)strcspn(p, "\n"), p);
-	free(log);
-	snprintf(buf, sizeof(buf), "%llu %u %u %u\n",
-		 (unsigned long long)d.seed, d.width, d.height, d.stride);
-	ASSERT_EQ(0, vslice_nested_put(&self->g, "drawn", buf));
+	TH_LOG("guest drew seed %llu, %ux%u, stride %u",
+	       (unsigned long long)d.seed, d.width, d.height, d.stride);
+	ASSERT_EQ(0, vslice_frame_put(&self->g, "drawn", &d));
 
 	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
 	slice_off = vslice_inst_attr_ll(uuid, "vram_offset");
@@ -480,15 +395,14 @@ TEST_F_TIMEOUT(display, fb_in_vram, DRAW_TIMEOUT + SETTLE_TIMEOUT + 60)
 	 * scanout is; without it, search the slice).
 	 */
 	for (end = now_s() + SETTLE_TIMEOUT; now_s() < end; usleep(200000)) {
-		on = mode_get(uuid, &w, &h, &bpp, &mstride, &moff, mode,
-			      sizeof(mode));
-		if (on && moff + (u64)mstride * h <= slice_size) {
-			bad = frame_diff(vram + slice_off + moff, mstride, &d,
-					 &got);
+		on = !vslice_mode_get(uuid, &m, mode, sizeof(mode));
+		if (on && m.offset + (u64)m.stride * m.height <= slice_size) {
+			bad = vslice_frame_diff(vram + slice_off + m.offset,
+						m.stride, &d, &got);
 			if (bad < 0) {
 				found = true;
-				at = moff;
-				stride = mstride;
+				at = m.offset;
+				stride = m.stride;
 				break;
 			}
 		} else if (!on) {
@@ -504,8 +418,8 @@ TEST_F_TIMEOUT(display, fb_in_vram, DRAW_TIMEOUT + SETTLE_TIMEOUT + 60)
 		       d.width, d.height, (unsigned long long)at, stride);
 	else if (on)
 		TH_LOG("scanout at 0x%llx: pixel (%lld, %lld) is 0x%06x, not 0x%06x",
-		       (unsigned long long)moff, bad % d.width, bad / d.width,
-		       got & 0xffffff,
+		       (unsigned long long)m.offset, bad % d.width,
+		       bad / d.width, got,
 		       vslice_pixel(d.seed, bad % d.width, bad / d.width));
 	munmap(vram, vram_len);
 	ASSERT_TRUE(found);
@@ -514,60 +428,34 @@ TEST_F_TIMEOUT(display, fb_in_vram, DRAW_TIMEOUT + SETTLE_TIMEOUT + 60)
 TEST_F_TIMEOUT(display, mode_attribute, 60)
 {
 	char uuid[VSLICE_UUID_LEN], mode[128];
-	u32 w, h, bpp, stride;
-	struct drawn d;
-	u64 off;
+	struct vslice_mode m;
+	struct vslice_frame d;
 
 	if (!guest_get(_metadata, self->name, &self->g, false))
 		return;
 	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
 	if (vslice_inst_attr(uuid, "mode", mode, sizeof(mode)))
 		SKIP(return, "the instance has no mode attribute");
-	ASSERT_EQ(0, drawn_get(&self->g, &d));
-	ASSERT_TRUE(mode_get(uuid, &w, &h, &bpp, &stride, &off, mode,
-			     sizeof(mode))) {
+	ASSERT_EQ(0, vslice_frame_get(&self->g, "drawn", &d));
+	ASSERT_EQ(0, vslice_mode_get(uuid, &m, mode, sizeof(mode))) {
 		TH_LOG("mode: %s", mode);
 	}
 	TH_LOG("mode: %s", mode);
-	EXPECT_EQ(d.width, w);
-	EXPECT_EQ(d.height, h);
-	EXPECT_EQ(32, bpp);
-	EXPECT_LE(w * 4, stride);
-	EXPECT_EQ(0, off % 4096);
-}
-
-/*
- * Whether @img shows the pattern of @d, pixel for pixel; if not, the
- * first pixel that differs in *@x, *@y, what it is in *@px and what it
- * should be in *@exp.
- */
-static bool ppm_matches(const struct vslice_ppm *img, const struct drawn *d,
-			u32 *x, u32 *y, const u8 **px, u32 *exp)
-{
-	if (img->width != d->width || img->height != d->height)
-		return false;
-	for (*y = 0; *y < d->height; (*y)++) {
-		for (*x = 0; *x < d->width; (*x)++) {
-			*px = img->rgb + ((u64)*y * d->width + *x) * 3;
-			*exp = vslice_pixel(d->seed, *x, *y);
-			if ((*px)[0] != (*exp >> 16 & 0xff) ||
-			    (*px)[1] != (*exp >> 8 & 0xff) ||
-			    (*px)[2] != (*exp & 0xff))
-				return false;
-		}
-	}
-	return true;
+	EXPECT_EQ(d.width, m.width);
+	EXPECT_EQ(d.height, m.height);
+	EXPECT_EQ(32, m.bpp);
+	EXPECT_LE(m.width * 4, m.stride);
+	EXPECT_EQ(0, m.offset % 4096);
 }
 
 TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
 {
 	char path[PATH_MAX], disp[8] = "", uuid[VSLICE_UUID_LEN], mode[128];
 	struct vslice_ppm img = { 0 };
-	u32 x = 0, y = 0, exp = 0;
-	const u8 *px = NULL;
-	struct drawn d;
-	bool ok = false;
+	struct vslice_frame d;
+	long long bad = -2;
 	double end;
+	u32 got = 0;
 	int ret = 0;
 
 	if (!guest_get(_metadata, self->name, &self->g, false))
@@ -575,21 +463,19 @@ TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
 	vslice_nested_get(&self->g, "display", disp, sizeof(disp));
 	if (strcmp(disp, "on"))
 		SKIP(return, "the instance has no region plane: no display=on");
-	ASSERT_EQ(0, drawn_get(&self->g, &d));
+	ASSERT_EQ(0, vslice_frame_get(&self->g, "drawn", &d));
 	vslice_nested_path(&self->g, "screen.ppm", path, sizeof(path));
 
 	/* Each screendump asks the device for its plane anew. */
-	for (end = now_s() + SETTLE_TIMEOUT; !ok && now_s() < end;
+	for (end = now_s() + SETTLE_TIMEOUT; bad != -1 && now_s() < end;
 	     usleep(500000)) {
 		vslice_ppm_free(&img);
 		ret = vslice_nested_screendump(&self->g, path);
 		if (ret || vslice_ppm_read(path, &img))
 			continue;
-		if (img.width != d.width || img.height != d.height)
-			continue;
-		ok = ppm_matches(&img, &d, &x, &y, &px, &exp);
+		bad = vslice_ppm_diff(&img, &d, &got);
 	}
-	if (!ok) {
+	if (bad != -1) {
 		char hmp[2048];
 
 		/* What QEMU and the instance said, for the report. */
@@ -611,11 +497,12 @@ TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
 		       img.width, img.height);
 	}
 	ASSERT_EQ(d.height, img.height);
-	EXPECT_TRUE(ok) {
-		TH_LOG("screendump pixel (%u, %u) is %02x%02x%02x, not %06x",
-		       x, y, px[0], px[1], px[2], exp);
+	EXPECT_EQ(-1, bad) {
+		TH_LOG("screendump pixel (%lld, %lld) is %06x, not %06x",
+		       bad % d.width, bad / d.width, got,
+		       vslice_pixel(d.seed, bad % d.width, bad / d.width));
 	}
-	if (ok)
+	if (bad == -1)
 		TH_LOG("screendump %ux%u matches the pattern", img.width,
 		       img.height);
 	vslice_ppm_free(&img);
@@ -662,28 +549,28 @@ TEST_F_TIMEOUT(display, physical_scanout, SETTLE_TIMEOUT + 300)
 	char uuid[VSLICE_UUID_LEN], path[PATH_MAX], mode[128] = "";
 	const char *bdf = vslice_parent(), *dir = getenv("VSLICE_OUTER_SCREENS");
 	struct vslice_ppm img = { 0 };
-	u32 x = 0, y = 0, exp = 0;
-	const u8 *px = NULL;
-	struct drawn d;
-	bool ok = false;
+	struct vslice_frame d;
+	long long bad = -2;
 	double end;
+	u32 got = 0;
 	int ret = 0;
 
 	if (!dir || !*dir)
 		SKIP(return, "the test bed shows no screen of this VM (VSLICE_OUTER_SCREENS)");
 	if (!guest_get(_metadata, self->name, &self->g, false))
 		return;
-	ASSERT_EQ(0, drawn_get(&self->g, &d));
+	ASSERT_EQ(0, vslice_frame_get(&self->g, "drawn", &d));
 	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/scanout",
 		 bdf);
 	ASSERT_EQ(0, vslice_sysfs_write(path, uuid));
-	for (end = now_s() + SETTLE_TIMEOUT; !ok && now_s() < end; sleep(1)) {
+	for (end = now_s() + SETTLE_TIMEOUT; bad != -1 && now_s() < end;
+	     sleep(1)) {
 		vslice_ppm_free(&img);
 		ret = outer_screendump(&img);
 		if (ret)
 			break;
-		ok = ppm_matches(&img, &d, &x, &y, &px, &exp);
+		bad = vslice_ppm_diff(&img, &d, &got);
 	}
 	vslice_sysfs_read(path, mode, sizeof(mode));
 	TH_LOG("scanout %s; the screen %ux%u", mode, img.width, img.height);
@@ -691,9 +578,10 @@ TEST_F_TIMEOUT(display, physical_scanout, SETTLE_TIMEOUT + 300)
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(d.width, img.width);
 	ASSERT_EQ(d.height, img.height);
-	EXPECT_TRUE(ok) {
-		TH_LOG("screen pixel (%u, %u) is %02x%02x%02x, not %06x",
-		       x, y, px[0], px[1], px[2], exp);
+	EXPECT_EQ(-1, bad) {
+		TH_LOG("screen pixel (%lld, %lld) is %06x, not %06x",
+		       bad % d.width, bad / d.width, got,
+		       vslice_pixel(d.seed, bad % d.width, bad / d.width));
 	}
 	vslice_ppm_free(&img);
 }

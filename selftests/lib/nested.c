@@ -130,6 +130,7 @@ static int nested_qdir(const struct vslice_nested_opts *o, char *qdir,
 	for (i = 0; i < ARRAY_SIZE(spots); i++) {
 		snprintf(path, sizeof(path), "%s%s", o->root, spots[i]);
 		if (stat(path, &st) || !S_ISDIR(st.st_mode) ||
+		    nested_under(o->qemu, spots[i]) ||
 		    nested_under(o->kernel, spots[i]) ||
 		    nested_under(o->initrd, spots[i]) ||
 		    nested_under(o->share, spots[i]))
@@ -183,7 +184,7 @@ static void nested_exec(const struct vslice_nested *g, const char *root,
 	}
 	putenv(NESTED_PATH);
 	execvp(argv[0], argv);
-	perror("nested: exec " NESTED_QEMU);
+	fprintf(stderr, "nested: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
@@ -262,6 +263,25 @@ static int nested_qmp_connect(struct vslice_nested *g)
 	return ret;
 }
 
+/* QEMU's answer to the command just sent: events meanwhile are skipped. */
+static int nested_qmp_answer(struct vslice_nested *g, char *reply, size_t len)
+{
+	char line[16384];
+	int ret;
+
+	for (;;) {
+		ret = nested_read_line(g->qmp, line, sizeof(line), 120);
+		if (ret)
+			return ret;
+		if (strstr(line, "\"return\"") || strstr(line, "\"error\"")) {
+			if (reply)
+				snprintf(reply, len, "%s", line);
+			return strstr(line, "\"error\"") &&
+			       !strstr(line, "\"return\"") ? -EIO : 0;
+		}
+	}
+}
+
 /**
  * vslice_nested_qmp() - run one QMP command
  * @g: guest
@@ -277,7 +297,6 @@ static int nested_qmp_connect(struct vslice_nested *g)
 int vslice_nested_qmp(struct vslice_nested *g, const char *json,
 		      char *reply, size_t len)
 {
-	char line[16384];
 	int ret;
 
 	if (!strstr(json, "qmp_capabilities")) {
@@ -288,17 +307,7 @@ int vslice_nested_qmp(struct vslice_nested *g, const char *json,
 	if (write(g->qmp, json, strlen(json)) != (ssize_t)strlen(json) ||
 	    write(g->qmp, "\n", 1) != 1)
 		return -EPIPE;
-	for (;;) {
-		ret = nested_read_line(g->qmp, line, sizeof(line), 120);
-		if (ret)
-			return ret;
-		if (strstr(line, "\"return\"") || strstr(line, "\"error\"")) {
-			if (reply)
-				snprintf(reply, len, "%s", line);
-			return strstr(line, "\"error\"") &&
-			       !strstr(line, "\"return\"") ? -EIO : 0;
-		}
-	}
+	return nested_qmp_answer(g, reply, len);
 }
 
 /**
@@ -385,6 +394,181 @@ int vslice_nested_screendump(struct vslice_nested *g, const char *path)
 	return ret;
 }
 
+/**
+ * vslice_nested_qmp_fd() - run one QMP command that takes a file descriptor
+ * @g: guest
+ * @json: the command (getfd, add-fd), one line of JSON
+ * @fd: sent with it (SCM_RIGHTS); QEMU keeps its own copy
+ * @reply: the answer, may be NULL
+ * @len: size of @reply
+ *
+ * Return: as vslice_nested_qmp().
+ */
+int vslice_nested_qmp_fd(struct vslice_nested *g, const char *json, int fd,
+			 char *reply, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)json,
+			     .iov_len = strlen(json) };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int ret;
+
+	ret = nested_qmp_connect(g);
+	if (ret)
+		return ret;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	/* The descriptor goes with the command's bytes, the newline after. */
+	if (sendmsg(g->qmp, &msg, 0) != (ssize_t)iov.iov_len ||
+	    write(g->qmp, "\n", 1) != 1)
+		return -EPIPE;
+	return nested_qmp_answer(g, reply, len);
+}
+
+/* The string value of "@key": "..." in @json, or "" (at most @len - 1). */
+static void nested_json_str(const char *json, const char *key, char *val,
+			    size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	val[0] = '\0';
+	p = strstr(json, pat);
+	if (!p)
+		return;
+	p += strlen(pat);
+	n = strcspn(p, "\"");
+	snprintf(val, len, "%.*s", (int)(n < len ? n : len - 1), p);
+}
+
+/**
+ * vslice_nested_status() - QEMU's run state (query-status)
+ * @g: guest
+ * @status: "running", "paused", "inmigrate", "postmigrate", ...
+ * @len: size of @status
+ *
+ * Return: as vslice_nested_qmp().
+ */
+int vslice_nested_status(struct vslice_nested *g, char *status, size_t len)
+{
+	char reply[1024];
+	int ret;
+
+	ret = vslice_nested_qmp(g, "{\"execute\":\"query-status\"}", reply,
+				sizeof(reply));
+	nested_json_str(reply, "status", status, len);
+	return ret;
+}
+
+/* The QMP commands of a migration through the descriptors "vslice-mig". */
+#define NESTED_MIG_GETFD \
+	"{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"vslice-mig\"}}"
+#define NESTED_MIG_PARAMS \
+	"{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"downtime-limit\":60000,\"max-bandwidth\":10000000000,\"avail-switchover-bandwidth\":1000000000000}}"
+#define NESTED_MIG_INCOMING \
+	"{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:vslice-mig\"}}"
+#define NESTED_MIG_MIGRATE \
+	"{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:vslice-mig\"}}"
+
+/**
+ * vslice_nested_migrate() - move a guest to another QEMU
+ * @src: the running guest
+ * @dst: a QEMU started with "-incoming defer" and the same devices
+ * @timeout_s: for the whole migration
+ * @info: QEMU's last query-migrate answer on @src (status, times, bytes;
+ *        the error if it failed), may be NULL
+ * @len: size of @info
+ *
+ * The stream goes through a socket pair, one end passed to each QEMU over
+ * QMP (getfd), so that neither needs to see the other's files.  Live
+ * migration; the downtime allowed is generous, since a TCG guest's
+ * stop-copy of the devices is slow and must fit in it.  QEMU switches
+ * over once what is left fits in that downtime at the switchover
+ * bandwidth, which is set high: a device that cannot tell the size of its
+ * stop-copy data (no VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, as on 6.1) counts
+ * as 100 GiB of it, and the migration would never end.  A migration that
+ * times out is cancelled.
+ *
+ * Return: 0 when @src says "completed" and @dst runs the guest, -EIO if
+ * the migration failed (see @info), another -errno otherwise.
+ */
+int vslice_nested_migrate(struct vslice_nested *src, struct vslice_nested *dst,
+			  unsigned int timeout_s, char *info, size_t len)
+{
+	char reply[4096], status[32] = "";
+	double end = nested_now() + timeout_s;
+	int sv[2], ret;
+
+	if (info && len)
+		info[0] = '\0';
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	ret = vslice_nested_qmp_fd(dst, NESTED_MIG_GETFD, sv[1], reply,
+				   sizeof(reply));
+	if (!ret)
+		ret = vslice_nested_qmp_fd(src, NESTED_MIG_GETFD, sv[0], reply,
+					   sizeof(reply));
+	close(sv[0]);
+	close(sv[1]);
+	if (!ret)
+		ret = vslice_nested_qmp(src, NESTED_MIG_PARAMS, reply,
+					sizeof(reply));
+	if (!ret)
+		ret = vslice_nested_qmp(dst, NESTED_MIG_INCOMING, reply,
+					sizeof(reply));
+	if (!ret)
+		ret = vslice_nested_qmp(src, NESTED_MIG_MIGRATE, reply,
+					sizeof(reply));
+	if (ret) {
+		if (info)
+			snprintf(info, len, "%s", reply);
+		return ret;
+	}
+
+	/* The source says when it is done... */
+	for (;;) {
+		ret = vslice_nested_qmp(src, "{\"execute\":\"query-migrate\"}",
+					reply, sizeof(reply));
+		if (info)
+			snprintf(info, len, "%s", reply);
+		if (ret)
+			return ret;
+		nested_json_str(reply, "status", status, sizeof(status));
+		if (!strcmp(status, "completed"))
+			break;
+		if (!strcmp(status, "failed") || !strcmp(status, "cancelled"))
+			return -EIO;
+		if (nested_now() > end) {
+			/* Leave the source as it was: running, migrating not. */
+			vslice_nested_qmp(src, "{\"execute\":\"migrate_cancel\"}",
+					  NULL, 0);
+			return -ETIMEDOUT;
+		}
+		nested_sleep_ms(500);
+	}
+	/* ...and the destination runs the guest once it has loaded it all. */
+	for (;;) {
+		ret = vslice_nested_status(dst, status, sizeof(status));
+		if (ret)
+			return ret;
+		if (!strcmp(status, "running"))
+			return 0;
+		if (strcmp(status, "inmigrate") || nested_now() > end)
+			return -EIO;
+		nested_sleep_ms(200);
+	}
+}
+
 static void nested_add(char **argv, int *argc, const char *fmt, ...)
 {
 	va_list ap;
@@ -438,7 +622,7 @@ int vslice_nested_start(struct vslice_nested *g, const char *dir,
 		unlink(path);
 	}
 
-	nested_add(argv, &argc, NESTED_QEMU);
+	nested_add(argv, &argc, "%s", opts->qemu ? opts->qemu : NESTED_QEMU);
 	nested_add(argv, &argc, "-accel");
 	nested_add(argv, &argc, "tcg");
 	nested_add(argv, &argc, "-cpu");
@@ -679,6 +863,41 @@ static int nested_find(const struct vslice_nested *g, off_t from,
 	return ret;
 }
 
+/* Did the guest's kernel die before its /init said a word? */
+static bool nested_early_panic(const struct vslice_nested *g)
+{
+	char *log = vslice_nested_log(g, 0, NULL);
+	bool ret = log && strstr(log, "Kernel panic") &&
+		   !strstr(log, VSLICE_NESTED_TAG "userspace at");
+
+	free(log);
+	return ret;
+}
+
+/**
+ * vslice_nested_boot_wait() - wait until a guest just started takes commands
+ * @g: guest
+ * @timeout_s: how long its boot may take
+ *
+ * Two levels of TCG now and then kill a guest's kernel seconds into its
+ * boot, before any driver touches the device: that is worth one more
+ * boot (see "Flakes" in Documentation/vslice/testing.rst).
+ *
+ * Return: 0 when it is ready; -EAGAIN if its kernel died before
+ * userspace; another -errno.  On failure the tail of its log is printed.
+ */
+int vslice_nested_boot_wait(const struct vslice_nested *g,
+			    unsigned int timeout_s)
+{
+	int ret;
+
+	ret = vslice_nested_wait(g, 0, VSLICE_NESTED_READY, timeout_s, NULL, 0);
+	if (!ret)
+		return 0;
+	vslice_nested_dump(g, 40);
+	return nested_early_panic(g) ? -EAGAIN : ret;
+}
+
 /**
  * vslice_nested_wait() - wait for a line on the guest's serial log
  * @g: guest
@@ -902,4 +1121,151 @@ bool vslice_bars_check(const struct vslice_ppm *img)
 		}
 	}
 	return true;
+}
+
+/**
+ * vslice_nested_draw() - have the guest draw the pattern of @seed
+ * @g: guest
+ * @seed: pattern
+ * @f: what it drew (size and stride of its fb0)
+ * @timeout_s: how long drawing may take
+ *
+ * Return: 0, the guest's status (> 0) if drawing failed, or -errno.
+ */
+int vslice_nested_draw(struct vslice_nested *g, u64 seed,
+		       struct vslice_frame *f, unsigned int timeout_s)
+{
+	char *log, *p;
+	off_t start;
+	int ret;
+
+	ret = vslice_nested_cmd(g, timeout_s, &start, "draw %llu",
+				(unsigned long long)seed);
+	if (ret)
+		return ret;
+	log = vslice_nested_log(g, start, NULL);
+	p = log ? strstr(log, VSLICE_NESTED_TAG "drawn ") : NULL;
+	f->seed = seed;
+	if (!p || sscanf(p, VSLICE_NESTED_TAG "drawn %*u %ux%u bpp 32 stride %u",
+			 &f->width, &f->height, &f->stride) != 3)
+		ret = -EPROTO;
+	free(log);
+	return ret;
+}
+
+/* Keep a frame in the guest's work directory, as file @name. */
+int vslice_frame_put(const struct vslice_nested *g, const char *name,
+		     const struct vslice_frame *f)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%llu %u %u %u\n",
+		 (unsigned long long)f->seed, f->width, f->height, f->stride);
+	return vslice_nested_put(g, name, buf);
+}
+
+int vslice_frame_get(const struct vslice_nested *g, const char *name,
+		     struct vslice_frame *f)
+{
+	unsigned long long seed;
+	char buf[128];
+
+	if (vslice_nested_get(g, name, buf, sizeof(buf)) ||
+	    sscanf(buf, "%llu %u %u %u", &seed, &f->width, &f->height,
+		   &f->stride) != 4)
+		return -ENOENT;
+	f->seed = seed;
+	return 0;
+}
+
+/**
+ * vslice_frame_diff() - compare XRGB8888 memory with a drawn frame
+ * @fb: the first pixel
+ * @stride: bytes per line at @fb
+ * @f: the frame
+ * @got: the first differing pixel's value
+ *
+ * Reads line by line (VRAM is slow to read pixel by pixel).
+ *
+ * Return: -1 if all of it matches, else the first differing pixel's index
+ * y * width + x.
+ */
+long long vslice_frame_diff(const u8 *fb, u32 stride,
+			    const struct vslice_frame *f, u32 *got)
+{
+	u32 *row = malloc(f->width * 4), x, y;
+	long long ret = -1;
+
+	if (!row)
+		return 0;
+	for (y = 0; y < f->height && ret < 0; y++) {
+		memcpy(row, fb + (u64)y * stride, f->width * 4);
+		for (x = 0; x < f->width; x++) {
+			if ((row[x] & 0xffffff) != vslice_pixel(f->seed, x, y)) {
+				*got = row[x] & 0xffffff;
+				ret = (long long)y * f->width + x;
+				break;
+			}
+		}
+	}
+	free(row);
+	return ret;
+}
+
+/**
+ * vslice_ppm_diff() - compare a screendump with a drawn frame
+ * @img: the screendump
+ * @f: the frame
+ * @got: the first differing pixel's value (0xRRGGBB)
+ *
+ * Return: -1 if it is the frame, -2 if its size differs, else the first
+ * differing pixel's index y * width + x.
+ */
+long long vslice_ppm_diff(const struct vslice_ppm *img,
+			  const struct vslice_frame *f, u32 *got)
+{
+	const u8 *px = img->rgb;
+	u32 x, y, v;
+
+	if (!px || img->width != f->width || img->height != f->height)
+		return -2;
+	for (y = 0; y < f->height; y++) {
+		for (x = 0; x < f->width; x++, px += 3) {
+			v = px[0] << 16 | px[1] << 8 | px[2];
+			if (v != vslice_pixel(f->seed, x, y)) {
+				*got = v;
+				return (long long)y * f->width + x;
+			}
+		}
+	}
+	return -1;
+}
+
+/**
+ * vslice_mode_get() - an instance's scanout, from its mode attribute
+ * @uuid: instance
+ * @m: filled in if the scanout is on
+ * @text: the attribute as it reads ("off", "800x600 32bpp stride ...")
+ * @len: size of @text
+ *
+ * Return: 0 if the scanout is on, -ENODATA if not, -errno if the attribute
+ * cannot be read.
+ */
+int vslice_mode_get(const char *uuid, struct vslice_mode *m, char *text,
+		    size_t len)
+{
+	unsigned long long off;
+	int ret;
+
+	ret = vslice_inst_attr(uuid, "mode", text, len);
+	if (ret) {
+		snprintf(text, len, "(no mode attribute)");
+		return ret;
+	}
+	text[strcspn(text, "\n")] = '\0';
+	if (sscanf(text, "%ux%u %ubpp stride %u offset %llx", &m->width,
+		   &m->height, &m->bpp, &m->stride, &off) != 5)
+		return -ENODATA;
+	m->offset = off;
+	return 0;
 }

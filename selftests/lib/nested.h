@@ -43,8 +43,11 @@
  *         "igt", or NULL
  * @extra: more QEMU arguments, NULL-terminated, or NULL
  * @mem_mb: guest memory in MiB (0: 512)
+ * @qemu: the QEMU to run, a path inside @root or a name on its PATH
+ *        (NULL: qemu-system-x86_64)
  */
 struct vslice_nested_opts {
+	const char *qemu;
 	const char *root;
 	const char *kernel;
 	const char *initrd;
@@ -95,6 +98,8 @@ int vslice_nested_wait(const struct vslice_nested *g, off_t from,
 		       const char *needle, unsigned int timeout_s,
 		       char *line, size_t len);
 void vslice_nested_dump(const struct vslice_nested *g, unsigned int lines);
+int vslice_nested_boot_wait(const struct vslice_nested *g,
+			    unsigned int timeout_s);
 
 /* Commands to the guest's /init (see scripts/nested-init). */
 __printf(4, 5)
@@ -107,6 +112,11 @@ int vslice_nested_qmp(struct vslice_nested *g, const char *json,
 int vslice_nested_hmp(struct vslice_nested *g, const char *cmd, char *out,
 		      size_t len);
 int vslice_nested_screendump(struct vslice_nested *g, const char *path);
+int vslice_nested_qmp_fd(struct vslice_nested *g, const char *json, int fd,
+			 char *reply, size_t len);
+int vslice_nested_migrate(struct vslice_nested *src, struct vslice_nested *dst,
+			  unsigned int timeout_s, char *info, size_t len);
+int vslice_nested_status(struct vslice_nested *g, char *status, size_t len);
 
 /* Does this instance offer a region display plane (display=on)? */
 int vslice_nested_probe_display(const char *uuid);
@@ -170,5 +180,49 @@ static inline u32 vslice_bars_pixel(u32 x, u32 y, u32 width, u32 height)
 }
 
 bool vslice_bars_check(const struct vslice_ppm *img);
+
+/**
+ * struct vslice_frame - a frame the guest drew: the pattern of @seed
+ * @seed: vslice_pixel()'s seed
+ * @width: pixels
+ * @height: pixels
+ * @stride: bytes per line of the guest's fb0
+ */
+struct vslice_frame {
+	u64 seed;
+	u32 width;
+	u32 height;
+	u32 stride;
+};
+
+int vslice_nested_draw(struct vslice_nested *g, u64 seed,
+		       struct vslice_frame *f, unsigned int timeout_s);
+int vslice_frame_put(const struct vslice_nested *g, const char *name,
+		     const struct vslice_frame *f);
+int vslice_frame_get(const struct vslice_nested *g, const char *name,
+		     struct vslice_frame *f);
+long long vslice_frame_diff(const u8 *fb, u32 stride,
+			    const struct vslice_frame *f, u32 *got);
+long long vslice_ppm_diff(const struct vslice_ppm *img,
+			  const struct vslice_frame *f, u32 *got);
+
+/**
+ * struct vslice_mode - an instance's scanout, from its mode attribute
+ * @width: pixels
+ * @height: pixels
+ * @bpp: bits per pixel
+ * @stride: bytes per line
+ * @offset: of the first pixel in the slice
+ */
+struct vslice_mode {
+	u32 width;
+	u32 height;
+	u32 bpp;
+	u32 stride;
+	u64 offset;
+};
+
+int vslice_mode_get(const char *uuid, struct vslice_mode *m, char *text,
+		    size_t len);
 
 #endif /* VSLICE_SELFTEST_NESTED_H */
