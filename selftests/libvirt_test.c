@@ -331,6 +331,7 @@ TEST_F_TIMEOUT(libvirt, nodedev_define_start, 600)
 {
 	char uuid[VSLICE_UUID_LEN], xml[1024], name[128];
 	long long avail = vslice_type_available(self->bdf, "vslice-16M");
+	double end;
 
 	vslice_new_uuid(uuid);
 	snprintf(xml, sizeof(xml),
@@ -345,7 +346,12 @@ TEST_F_TIMEOUT(libvirt, nodedev_define_start, 600)
 	ASSERT_EQ(0, VIRSH("nodedev-start", name));
 	ASSERT_TRUE(vslice_mdev_exists(uuid));
 	ASSERT_EQ(avail - 1, vslice_type_available(self->bdf, "vslice-16M"));
-	ASSERT_EQ(0, VIRSH("nodedev-list", "--cap", "mdev"));
+	/* libvirt lists it once udev's event for it has reached libvirtd. */
+	for (end = now_s() + 120;; sleep(1)) {
+		ASSERT_EQ(0, VIRSH("nodedev-list", "--cap", "mdev"));
+		if (strstr(self->out, name) || now_s() > end)
+			break;
+	}
 	ASSERT_NE(NULL, strstr(self->out, name));
 	ASSERT_EQ(0, VIRSH("nodedev-destroy", name));
 	ASSERT_FALSE(vslice_mdev_exists(uuid));
