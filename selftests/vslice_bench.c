@@ -49,7 +49,7 @@
 #define BENCH_CFG_POS		0x0	/* vendor and device ID */
 #define BENCH_BAR2_POS		0x500	/* DISPI ID register */
 #define BENCH_INSTANCES		64
-#define BENCH_CYCLES		5	/* lifecycle cycles of each per round */
+#define BENCH_CYCLES		40	/* lifecycle cycles of each per round */
 #define BENCH_WHY_LEN		256
 
 #define SYS_PCI_DEVICES		"/sys/bus/pci/devices"
