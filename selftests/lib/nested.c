@@ -625,8 +625,12 @@ int vslice_nested_start(struct vslice_nested *g, const char *dir,
 	nested_add(argv, &argc, "%s", opts->qemu ? opts->qemu : NESTED_QEMU);
 	nested_add(argv, &argc, "-accel");
 	nested_add(argv, &argc, "tcg");
+	/*
+	 * A plain CPU: the guest's kernel boots about a fifth sooner under
+	 * TCG than on "max" (fewer features to probe and patch in).
+	 */
 	nested_add(argv, &argc, "-cpu");
-	nested_add(argv, &argc, "max");
+	nested_add(argv, &argc, "qemu64");
 	nested_add(argv, &argc, "-M");
 	nested_add(argv, &argc, "q35");
 	nested_add(argv, &argc, "-m");
