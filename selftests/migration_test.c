@@ -114,17 +114,13 @@ static void dirty_source(int fd)
 
 TEST_F(migration, offers_stop_copy)
 {
-	struct {
-		struct vfio_device_feature f;
-		struct vfio_device_feature_migration m;
-	} arg = {
-		.f.argsz = sizeof(arg),
-		.f.flags = VFIO_DEVICE_FEATURE_GET |
-			   VFIO_DEVICE_FEATURE_MIGRATION,
-	};
+	struct vfio_device_feature_migration m = { 0 };
 
-	ASSERT_EQ(0, ioctl(self->src.fd, VFIO_DEVICE_FEATURE, &arg));
-	ASSERT_EQ(VFIO_MIGRATION_STOP_COPY, arg.m.flags);
+	ASSERT_EQ(0, vslice_device_feature(self->src.fd,
+					   VFIO_DEVICE_FEATURE_GET |
+					   VFIO_DEVICE_FEATURE_MIGRATION,
+					   &m, sizeof(m)));
+	ASSERT_EQ(VFIO_MIGRATION_STOP_COPY, m.flags);
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(self->src.fd));
 }
 

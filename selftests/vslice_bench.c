@@ -458,9 +458,7 @@ static struct subject *subject(struct bench_ctx *ctx, unsigned int i)
 		return s;
 	s->tried = true;
 	s->name = subject_kinds[i].name;
-	s->dev.container = -1;
-	s->dev.group = -1;
-	s->dev.fd = -1;
+	vslice_dev_init(&s->dev);
 	s->ok = subject_kinds[i].open(ctx, s);
 	if (!s->ok)
 		note("%s: %s", s->name, s->why);
@@ -775,11 +773,8 @@ static void bench_scaling(struct bench_ctx *ctx)
 	int ret = 0;
 	u64 pos;
 
-	for (i = 0; i < BENCH_INSTANCES; i++) {
-		dev[i].container = -1;
-		dev[i].group = -1;
-		dev[i].fd = -1;
-	}
+	for (i = 0; i < BENCH_INSTANCES; i++)
+		vslice_dev_init(&dev[i]);
 	/* The card must be empty: our 16M instance goes first. */
 	subject_put(&ctx->subj[SUBJ_VSLICE]);
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
@@ -841,6 +836,29 @@ missing:
 }
 
 /*
+ * Create a @type instance, open it into @dev and map @len bytes of its
+ * BAR0 at *@map (MAP_FAILED if it could not).  Return: 0 or -errno.
+ */
+static int instance_mapped(struct bench_ctx *ctx, const char *type,
+			   struct vslice_dev *dev, size_t len, u8 **map)
+{
+	struct vfio_region_info bar0;
+	int ret;
+
+	*map = MAP_FAILED;
+	ret = vslice_create(ctx->parent, type, dev->uuid);
+	if (!ret)
+		ret = vslice_dev_open(dev, dev->uuid);
+	if (!ret)
+		ret = region_info(dev->fd, VFIO_PCI_BAR0_REGION_INDEX, &bar0);
+	if (ret)
+		return ret;
+	*map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd,
+		    bar0.offset);
+	return *map == MAP_FAILED ? -errno : 0;
+}
+
+/*
  * Density: how many vslice-4M instances are created, opened (each in its
  * own container) and mapped whole at once, each slice written through
  * its mapping with its own pattern; then every pattern is checked, so an
@@ -852,7 +870,6 @@ static void bench_density(struct bench_ctx *ctx)
 	static struct vslice_dev dev[BENCH_INSTANCES];
 	static u8 *map[BENCH_INSTANCES];
 	const size_t len = 4 * VSLICE_MIB;
-	struct vfio_region_info bar0;
 	unsigned int i, n = 0, good = 0;
 	char why[BENCH_WHY_LEN] = "";
 	int ret = 0;
@@ -860,23 +877,11 @@ static void bench_density(struct bench_ctx *ctx)
 	subject_put(&ctx->subj[SUBJ_VSLICE]);
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
 	for (i = 0; i < BENCH_INSTANCES; i++) {
-		dev[i].container = -1;
-		dev[i].group = -1;
-		dev[i].fd = -1;
+		vslice_dev_init(&dev[i]);
 		map[i] = MAP_FAILED;
 	}
 	for (n = 0; n < BENCH_INSTANCES; n++) {
-		ret = vslice_create(ctx->parent, "vslice-4M", dev[n].uuid);
-		if (!ret)
-			ret = vslice_dev_open(&dev[n], dev[n].uuid);
-		if (!ret)
-			ret = region_info(dev[n].fd, VFIO_PCI_BAR0_REGION_INDEX,
-					  &bar0);
-		if (!ret) {
-			map[n] = mmap(NULL, len, PROT_READ | PROT_WRITE,
-				      MAP_SHARED, dev[n].fd, bar0.offset);
-			ret = map[n] == MAP_FAILED ? -errno : 0;
-		}
+		ret = instance_mapped(ctx, "vslice-4M", &dev[n], len, &map[n]);
 		if (ret) {
 			snprintf(why, sizeof(why), "instance %u: %s", n + 1,
 				 strerror(-ret));
@@ -903,7 +908,7 @@ static void bench_density(struct bench_ctx *ctx)
 /* One create, open, close and remove of a @type instance on @sysdev. */
 static int lifecycle_once(const char *sysdev, const char *type, u64 *ns)
 {
-	struct vslice_dev dev = { .container = -1, .group = -1, .fd = -1 };
+	struct vslice_dev dev;
 	char path[PATH_MAX];
 	u64 t0 = now_ns();
 	int ret;
@@ -1025,7 +1030,6 @@ static void bench_migration(struct bench_ctx *ctx)
 	static const unsigned int mib[] = { 16, 64 };
 	struct samples t[2] = { 0 }, m[2] = { 0 };
 	size_t slice, len = 0, lens[2] = { 0 };
-	struct vfio_region_info bar0;
 	struct vslice_dev dev[2];
 	char name[64], why[BENCH_WHY_LEN] = "";
 	unsigned int i, k;
@@ -1035,28 +1039,15 @@ static void bench_migration(struct bench_ctx *ctx)
 
 	subject_put(&ctx->subj[SUBJ_VSLICE]);
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
-	for (i = 0; i < 2; i++) {
-		dev[i].container = -1;
-		dev[i].group = -1;
-		dev[i].fd = -1;
-	}
+	for (i = 0; i < 2; i++)
+		vslice_dev_init(&dev[i]);
 	buf = malloc((size_t)(mib[1] + 1) * VSLICE_MIB);
 	for (i = 0; i < 2 && !ret && buf; i++) {
 		char type[32];
 
 		slice = (size_t)mib[i] * VSLICE_MIB;
 		snprintf(type, sizeof(type), "vslice-%uM", mib[i]);
-		ret = vslice_create(ctx->parent, type, dev[i].uuid);
-		if (!ret)
-			ret = vslice_dev_open(&dev[i], dev[i].uuid);
-		if (!ret)
-			ret = region_info(dev[i].fd, VFIO_PCI_BAR0_REGION_INDEX,
-					  &bar0);
-		if (!ret) {
-			map[i] = mmap(NULL, slice, PROT_READ | PROT_WRITE,
-				      MAP_SHARED, dev[i].fd, bar0.offset);
-			ret = map[i] == MAP_FAILED ? -errno : 0;
-		}
+		ret = instance_mapped(ctx, type, &dev[i], slice, &map[i]);
 		if (!ret)
 			vslice_fill(map[i], slice, 0x319 + i);
 		if (ret)

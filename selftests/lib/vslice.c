@@ -442,10 +442,7 @@ int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 	ssize_t n;
 	int ret;
 
-	dev->container = -1;
-	dev->group = -1;
-	dev->iommufd = -1;
-	dev->fd = -1;
+	vslice_dev_init(dev);
 	if (name != dev->uuid)
 		snprintf(dev->uuid, sizeof(dev->uuid), "%s", name);
 
@@ -751,43 +748,57 @@ int vslice_kmsg_bad_lines(int fd)
 	return bad;
 }
 
+/*
+ * VFIO_DEVICE_FEATURE with @flags, its payload of @size bytes (at most 64)
+ * copied in from and back out to @data.
+ */
+int vslice_device_feature(int fd, u32 flags, void *data, size_t size)
+{
+	union {
+		struct vfio_device_feature f;
+		u8 bytes[sizeof(struct vfio_device_feature) + 64];
+	} arg = { .f.flags = flags };
+
+	if (size > sizeof(arg) - sizeof(arg.f))
+		return -EINVAL;
+	arg.f.argsz = sizeof(arg.f) + size;
+	memcpy(arg.f.data, data, size);
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, &arg))
+		return -errno;
+	memcpy(data, arg.f.data, size);
+	return 0;
+}
+
 /* Set the migration state; *data_fd gets the data file if there is one. */
 int vslice_mig_set(int fd, u32 state, int *data_fd)
 {
-	struct {
-		struct vfio_device_feature f;
-		struct vfio_device_feature_mig_state s;
-	} arg = {
-		.f.argsz = sizeof(arg),
-		.f.flags = VFIO_DEVICE_FEATURE_SET |
-			   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
-		.s.device_state = state,
-		.s.data_fd = -1,
+	struct vfio_device_feature_mig_state s = {
+		.device_state = state,
+		.data_fd = -1,
 	};
+	int ret;
 
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, &arg))
-		return -errno;
+	ret = vslice_device_feature(fd, VFIO_DEVICE_FEATURE_SET |
+				    VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+				    &s, sizeof(s));
+	if (ret)
+		return ret;
 	if (data_fd)
-		*data_fd = arg.s.data_fd;
-	else if (arg.s.data_fd >= 0)
-		close(arg.s.data_fd);
+		*data_fd = s.data_fd;
+	else if (s.data_fd >= 0)
+		close(s.data_fd);
 	return 0;
 }
 
 u32 vslice_mig_get(int fd)
 {
-	struct {
-		struct vfio_device_feature f;
-		struct vfio_device_feature_mig_state s;
-	} arg = {
-		.f.argsz = sizeof(arg),
-		.f.flags = VFIO_DEVICE_FEATURE_GET |
-			   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
-	};
+	struct vfio_device_feature_mig_state s = { 0 };
 
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, &arg))
+	if (vslice_device_feature(fd, VFIO_DEVICE_FEATURE_GET |
+				  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+				  &s, sizeof(s)))
 		VSLICE_FAIL("getting the migration state");
-	return arg.s.device_state;
+	return s.device_state;
 }
 
 int vslice_inst_fix_setup(struct vslice_inst_fix *f, const char *type)

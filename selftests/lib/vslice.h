@@ -71,6 +71,15 @@ struct vslice_dev {
 	char uuid[VSLICE_UUID_LEN];
 };
 
+/* A device not open (yet): vslice_dev_close() leaves it alone. */
+static inline void vslice_dev_init(struct vslice_dev *dev)
+{
+	dev->container = -1;
+	dev->group = -1;
+	dev->iommufd = -1;
+	dev->fd = -1;
+}
+
 /* sysfs */
 int vslice_sysfs_read(const char *path, char *buf, size_t len);
 int vslice_sysfs_write(const char *path, const char *val);
@@ -131,6 +140,7 @@ long long vslice_check(const void *p, size_t len, u64 seed);
 long long vslice_check_zero(const void *p, size_t len);
 
 /* migration (VFIO migration v2) */
+int vslice_device_feature(int fd, u32 flags, void *data, size_t size);
 int vslice_mig_set(int fd, u32 state, int *data_fd);
 u32 vslice_mig_get(int fd);
 
