@@ -550,13 +550,11 @@ static void clean_up(void)
 
 int main(int argc, char **argv)
 {
-	int ret;
-
 	config_load();
 	/* Guests outlive the test that started them: they become ours. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	clean_up();
-	ret = test_harness_run(argc, argv);
-	clean_up();
-	return ret;
+	/* test_harness_run() ends in exit(): clean up from there. */
+	atexit(clean_up);
+	return test_harness_run(argc, argv);
 }

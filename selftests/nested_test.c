@@ -617,6 +617,8 @@ static void igt_compare(struct __test_metadata *_metadata, const char *test)
 	t0 = now_s();
 	ret = vslice_nested_cmd(&g, IGT_TIMEOUT, &start, "igt %s", test);
 	log = vslice_nested_log(&g, start, NULL);
+	if (ret)
+		vslice_nested_dump(&g, 30);
 	vslice_nested_detach(&g);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("%s did not finish in the guest (%d)", test, ret);
@@ -760,14 +762,12 @@ static void stop_all(void)
 
 int main(int argc, char **argv)
 {
-	int ret;
-
 	config_load();
 	register_guests();
 	register_igt();
 	/* Guests outlive the test that started them: they become ours. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	ret = test_harness_run(argc, argv);
-	stop_all();
-	return ret;
+	/* test_harness_run() ends in exit(): stop the guests from there. */
+	atexit(stop_all);
+	return test_harness_run(argc, argv);
 }
