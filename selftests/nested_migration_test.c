@@ -363,8 +363,8 @@ static void boot(struct __test_metadata *_metadata, struct vslice_nested *g)
 		vslice_nested_dump(g, 40);
 	}
 	ASSERT_EQ(0, work_put("current", g->dir));
-	TH_LOG("guest %s ready %.0f s after QEMU started", cfg.guest,
-	       now_s() - t0);
+	TH_LOG("guest %s ready %.0f s after QEMU started (%s)", cfg.guest,
+	       now_s() - t0, vslice_nested_accel());
 	draw(_metadata, g, &f);
 	ASSERT_EQ(0, vslice_nested_get(g, "uuid", uuid, sizeof(uuid)));
 	ASSERT_TRUE(frame_in_vram(_metadata, uuid, &f));

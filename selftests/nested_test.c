@@ -237,8 +237,8 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		       name);
 	}
 	vslice_nested_put(g, "skip", "");
-	TH_LOG("guest %s ready %.0f s after QEMU started (%s)", name,
-	       now_s() - t0, dev);
+	TH_LOG("guest %s ready %.0f s after QEMU started (%s, %s)", name,
+	       now_s() - t0, vslice_nested_accel(), dev);
 	vslice_nested_path(g, "qemu.log", path, sizeof(path));
 	if (!vslice_sysfs_read(path, qlog, sizeof(qlog)) && *qlog)
 		TH_LOG("QEMU said: %s", qlog);

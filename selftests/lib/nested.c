@@ -582,6 +582,13 @@ static void nested_add(char **argv, int *argc, const char *fmt, ...)
 	argv[*argc] = NULL;
 }
 
+const char *vslice_nested_accel(void)
+{
+	const char *accel = getenv("VSLICE_NESTED_ACCEL");
+
+	return accel && !strcmp(accel, "kvm") ? "kvm" : "tcg";
+}
+
 /**
  * vslice_nested_start() - start a nested guest
  * @g: filled in
@@ -624,10 +631,11 @@ int vslice_nested_start(struct vslice_nested *g, const char *dir,
 
 	nested_add(argv, &argc, "%s", opts->qemu ? opts->qemu : NESTED_QEMU);
 	nested_add(argv, &argc, "-accel");
-	nested_add(argv, &argc, "tcg");
+	nested_add(argv, &argc, "%s", vslice_nested_accel());
 	/*
 	 * A plain CPU: the guest's kernel boots about a fifth sooner under
-	 * TCG than on "max" (fewer features to probe and patch in).
+	 * TCG than on "max" (fewer features to probe and patch in), and KVM
+	 * in the test VM offers what it needs.
 	 */
 	nested_add(argv, &argc, "-cpu");
 	nested_add(argv, &argc, "qemu64");

@@ -58,6 +58,19 @@ struct vslice_nested_opts {
 	unsigned int mem_mb;
 };
 
+/**
+ * vslice_nested_accel() - the accelerator nested guests run on
+ *
+ * "kvm" or "tcg", as $VSLICE_NESTED_ACCEL says (the test VM's init sets it
+ * to "kvm" when kvm_amd gave it a /dev/kvm: QEMU's TCG emulates AMD SVM
+ * with nested paging, so KVM runs inside the TCG test VM); "tcg" when it
+ * is unset, as on the host.
+ *
+ * Return: the accelerator's name for QEMU's -accel (libvirt's domain type
+ * is "kvm" or "qemu" accordingly).
+ */
+const char *vslice_nested_accel(void);
+
 /* Why a test skips when a nested guest's kernel died early twice. */
 #define VSLICE_NESTED_EARLY_PANIC					\
 	"the nested guest's kernel died before userspace on two boots "	\
