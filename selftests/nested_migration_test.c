@@ -453,7 +453,14 @@ TEST_F_TIMEOUT(nested_migration, migrate,
 	/* The guest is the destination's now; the source ends. */
 	ASSERT_EQ(0, work_put("current", self->dst.dir));
 	ASSERT_EQ(0, work_put("migrated", variant_name(variant->other_parent)));
-	ASSERT_EQ(0, vslice_nested_status(&self->src, status, sizeof(status)));
+	ret = vslice_nested_status(&self->src, status, sizeof(status));
+	if (ret) {
+		TH_LOG("source after the migration: %s (its QEMU %s)",
+		       strerror(-ret),
+		       vslice_nested_alive(&self->src) ? "runs" : "is gone");
+		vslice_nested_dump(&self->src, 20);
+	}
+	ASSERT_EQ(0, ret);
 	EXPECT_STREQ("postmigrate", status);
 	EXPECT_EQ(0, guest_end(&self->src));
 }

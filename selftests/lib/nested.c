@@ -238,6 +238,16 @@ static int nested_read_line(int fd, char *buf, size_t len,
 	return 0;
 }
 
+/*
+ * Write all of @buf to socket @fd.  MSG_NOSIGNAL: a QEMU that has gone
+ * away makes this fail with EPIPE, which the caller reports, instead of
+ * killing the test with SIGPIPE before it can say anything.
+ */
+static bool nested_send(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
 static int nested_qmp_connect(struct vslice_nested *g)
 {
 	char line[4096];
@@ -304,8 +314,8 @@ int vslice_nested_qmp(struct vslice_nested *g, const char *json,
 		if (ret)
 			return ret;
 	}
-	if (write(g->qmp, json, strlen(json)) != (ssize_t)strlen(json) ||
-	    write(g->qmp, "\n", 1) != 1)
+	if (!nested_send(g->qmp, json, strlen(json)) ||
+	    !nested_send(g->qmp, "\n", 1))
 		return -EPIPE;
 	return nested_qmp_answer(g, reply, len);
 }
@@ -427,8 +437,8 @@ int vslice_nested_qmp_fd(struct vslice_nested *g, const char *json, int fd,
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	/* The descriptor goes with the command's bytes, the newline after. */
-	if (sendmsg(g->qmp, &msg, 0) != (ssize_t)iov.iov_len ||
-	    write(g->qmp, "\n", 1) != 1)
+	if (sendmsg(g->qmp, &msg, MSG_NOSIGNAL) != (ssize_t)iov.iov_len ||
+	    !nested_send(g->qmp, "\n", 1))
 		return -EPIPE;
 	return nested_qmp_answer(g, reply, len);
 }
@@ -1016,7 +1026,7 @@ int vslice_nested_cmd(struct vslice_nested *g, unsigned int timeout_s,
 	from = vslice_nested_log_size(g);
 	if (start)
 		*start = from;
-	if (write(g->ctl, cmd, n) != (ssize_t)n)
+	if (!nested_send(g->ctl, cmd, n))
 		return -EPIPE;
 	snprintf(end, sizeof(end), VSLICE_NESTED_TAG "%s end ", id);
 	ret = vslice_nested_wait(g, from, end, timeout_s, line, sizeof(line));
