@@ -4,10 +4,18 @@
  * (valid and invalid transitions), a stream saved from one instance and
  * resumed into another (VRAM, registers, EDID, config space all arrive),
  * and streams that must be refused: truncated, corrupted, too long, for
- * another type or version.  A refused stream leaves nothing behind.
+ * another type or version, or with read-only config bytes changed.  A
+ * refused stream leaves nothing behind, and neither does a stream left
+ * half way by a reset or a close.  The hostile side: ERROR refuses every
+ * request but a reset without a kernel warning, data files' memory is
+ * charged to the caller and freed with the state, and the kernel log
+ * stays short and escaped whatever the streams say.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -17,6 +25,14 @@
 #define SZ16M		(16 * MIB)
 #define MMIO(off)	(VSLICE_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) + (off))
 #define EDID_REGION	VFIO_PCI_NUM_REGIONS
+
+/* The stream header (vfio_core/migration.c), as far as tests craft it. */
+#define HDR_COMPAT	16	/* 48 bytes of compatibility string */
+#define HDR_BLOB_SIZE	64
+#define HDR_CRC		80
+#define HDR_SIZE	88
+/* The data file's bounce buffer, charged to the caller's memory cgroup. */
+#define MIG_BOUNCE	(256 * 1024)
 
 FIXTURE(migration) {
 	const char *bdf;
@@ -110,6 +126,55 @@ static void dirty_source(int fd)
 	if (pwrite(fd, edid, sizeof(edid),
 		   VSLICE_REGION_OFFSET(EDID_REGION) + 0x400) != sizeof(edid))
 		VSLICE_FAIL("writing the EDID blob");
+}
+
+/* CRC-32 (IEEE), as the kernel's ~crc32_le(~0, ...) computes it. */
+static u32 crc32_ieee(u32 crc, const u8 *p, size_t len)
+{
+	unsigned int k;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320 & -(crc & 1));
+	}
+	return ~crc;
+}
+
+/* Make @stream's checksum right again after a test changed its head. */
+static void fix_crc(u8 *stream)
+{
+	u64 blob;
+	u32 crc;
+
+	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
+	memset(stream + HDR_CRC, 0, 4);
+	crc = crc32_ieee(0, stream, HDR_SIZE + blob);
+	memcpy(stream + HDR_CRC, &crc, 4);
+}
+
+/* The records of the kernel log since @kmsg was opened that contain @s. */
+static int kmsg_count(int kmsg, const char *s, char *last, size_t last_len)
+{
+	char rec[8192];
+	ssize_t n;
+	int hits = 0;
+
+	for (;;) {
+		n = read(kmsg, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, s)) {
+			hits++;
+			if (last)
+				snprintf(last, last_len, "%s", rec);
+		}
+	}
+	return hits;
 }
 
 TEST_F(migration, offers_stop_copy)
@@ -264,6 +329,367 @@ TEST_F(migration, bad_streams_refused_and_leave_nothing)
 	munmap(d, SZ16M);
 	free(stream);
 	free(copy);
+}
+
+/*
+ * In ERROR only a reset moves the device: every other request is refused
+ * with EINVAL, from several threads at once, and none of them reaches the
+ * vfio core's arc helper, which would WARN (a host crash under
+ * panic_on_warn).
+ */
+struct error_hammer {
+	int fd;
+	int wrong;
+};
+
+static void *hammer_error_state(void *arg)
+{
+	static const u32 asks[] = {
+		VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING,
+		VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_RESUMING,
+		VFIO_DEVICE_STATE_ERROR, VFIO_DEVICE_STATE_PRE_COPY, 77,
+	};
+	struct error_hammer *h = arg;
+	unsigned int i;
+
+	for (i = 0; i < 700; i++)
+		if (vslice_mig_set(h->fd, asks[i % 7], NULL) != -EINVAL)
+			h->wrong++;
+	return NULL;
+}
+
+TEST_F(migration, error_state_refuses_all_but_reset)
+{
+	size_t max = SZ16M + 65536, len;
+	u8 *stream = malloc(max);
+	struct error_hammer h[4];
+	pthread_t t[4];
+	int i, werr, fd = self->dst.fd;
+
+	ASSERT_NE(NULL, stream);
+	len = save(self->src.fd, stream, max);
+	ASSERT_EQ(-EINVAL, resume(fd, stream, len / 2, &werr));
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vslice_mig_get(fd));
+
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_ERROR, NULL));
+	for (i = 0; i < 4; i++) {
+		h[i].fd = fd;
+		h[i].wrong = 0;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, hammer_error_state, &h[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, h[i].wrong);
+	}
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vslice_mig_get(fd));
+	/* no warning in the log: the fixture's teardown checks it too */
+	ASSERT_EQ(0, vslice_kmsg_bad_lines(self->kmsg));
+
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(fd));
+	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	free(stream);
+}
+
+/*
+ * A stream whose read-only config bytes differ from the device's is
+ * refused, even with a right checksum: the IDs, class and BAR flags are
+ * the device's, not the stream's to set.
+ */
+TEST_F(migration, readonly_config_from_stream_refused)
+{
+	size_t max = SZ16M + 65536, len;
+	u8 *stream = malloc(max), *copy = malloc(max);
+	static const unsigned int fixed[] = {
+		0x00,	/* vendor ID */
+		0x03,	/* device ID */
+		0x0b,	/* base class */
+		0x10,	/* BAR0 flags (prefetchable, 32-bit memory) */
+		0x34,	/* capability pointer */
+	};
+	unsigned int i;
+	int werr;
+
+	ASSERT_NE(NULL, stream);
+	ASSERT_NE(NULL, copy);
+	dirty_source(self->src.fd);
+	len = save(self->src.fd, stream, max);
+	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
+		u32 before = vslice_cfg_read(self->dst.fd, fixed[i] & ~3, 4);
+
+		memcpy(copy, stream, len);
+		copy[HDR_SIZE + fixed[i]] ^= 0x08;
+		fix_crc(copy);
+		EXPECT_EQ(-EINVAL, resume(self->dst.fd, copy, len, &werr))
+			TH_LOG("config byte 0x%02x taken from the stream", fixed[i]);
+		EXPECT_EQ(0, werr);
+		EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vslice_mig_get(self->dst.fd));
+		EXPECT_EQ(before, vslice_cfg_read(self->dst.fd, fixed[i] & ~3, 4));
+		ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
+	}
+	/* the same stream with the checksum fixed but nothing changed goes in */
+	memcpy(copy, stream, len);
+	fix_crc(copy);
+	ASSERT_EQ(0, memcmp(copy, stream, HDR_SIZE));
+	ASSERT_EQ(0, resume(self->dst.fd, copy, len, &werr));
+	ASSERT_EQ(0x0006, vslice_cfg_read(self->dst.fd, 0x04, 2));
+	free(stream);
+	free(copy);
+}
+
+/* Enter RESUMING on @fd and write the head and @mem bytes of memory. */
+static int resume_part(int fd, const u8 *stream, size_t head, size_t mem)
+{
+	int data = -1;
+
+	if (vslice_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &data))
+		VSLICE_FAIL("entering RESUMING");
+	if (write(data, stream, head + mem) != (ssize_t)(head + mem))
+		VSLICE_FAIL("writing part of a stream");
+	return data;
+}
+
+/*
+ * Memory a stream wrote is gone whichever way the device leaves RESUMING
+ * without taking the stream: a reset, the last close, a refused stream.
+ */
+TEST_F(migration, leaving_resuming_clears_written_memory)
+{
+	size_t max = SZ16M + 65536, len, head, part = 4 * MIB;
+	u8 *stream = malloc(max), *d, buf[16];
+	u64 blob;
+	int data;
+
+	ASSERT_NE(NULL, stream);
+	dirty_source(self->src.fd);
+	len = save(self->src.fd, stream, max);
+	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
+	head = HDR_SIZE + blob;
+	ASSERT_LT(head + part, len);
+
+	/* a reset */
+	data = resume_part(self->dst.fd, stream, head, part);
+	ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
+	d = vslice_map_bar0(self->dst.fd, SZ16M);
+	EXPECT_EQ(-1, vslice_check_zero(d, part));
+	munmap(d, SZ16M);
+	/* and the data file takes nothing more */
+	EXPECT_EQ(-1, write(data, buf, sizeof(buf)));
+	EXPECT_EQ(ENODEV, errno);
+	close(data);
+
+	/* the last close, with the data file still open */
+	data = resume_part(self->dst.fd, stream, head, part);
+	vslice_dev_close(&self->dst);
+	EXPECT_EQ(-1, write(data, buf, sizeof(buf)));
+	vslice_dev_open_assert(&self->dst, self->b);
+	d = vslice_map_bar0(self->dst.fd, SZ16M);
+	EXPECT_EQ(-1, vslice_check_zero(d, part));
+	munmap(d, SZ16M);
+	close(data);
+	free(stream);
+}
+
+struct late_writer {
+	int data;
+	const u8 *mem;
+	size_t len;
+	int stop;	/* read and written with __atomic builtins */
+};
+
+static void *write_memory_late(void *arg)
+{
+	struct late_writer *w = arg;
+	size_t at = 0, chunk = 64 * 1024;
+	ssize_t n;
+
+	/* the stream's memory, 64 KiB at a time, until the file is shut */
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		if (at + chunk > w->len)
+			continue;
+		n = write(w->data, w->mem + at, chunk);
+		if (n > 0)
+			at += n;
+		else if (errno == ENODEV)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * A writer racing RESUMING -> STOP of a refused stream (its checksum is
+ * wrong) cannot land bytes after the device cleared the memory.
+ */
+TEST_F(migration, no_write_lands_after_refusal)
+{
+	size_t max = SZ16M + 65536, len, head;
+	u8 *stream = malloc(max), *d;
+	struct late_writer w;
+	pthread_t t;
+	u64 blob;
+	int round;
+
+	ASSERT_NE(NULL, stream);
+	dirty_source(self->src.fd);
+	len = save(self->src.fd, stream, max);
+	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
+	head = HDR_SIZE + blob;
+	stream[HDR_SIZE + 256 + 2] ^= 0x40;	/* register state: bad CRC */
+	d = vslice_map_bar0(self->dst.fd, SZ16M);
+	for (round = 0; round < 20; round++) {
+		w.data = resume_part(self->dst.fd, stream, head, 0);
+		w.mem = stream + head;
+		w.len = len - head;
+		w.stop = 0;
+		ASSERT_EQ(0, pthread_create(&t, NULL, write_memory_late, &w));
+		usleep(1000 * (round % 5));
+		ASSERT_EQ(-EINVAL, vslice_mig_set(self->dst.fd,
+						  VFIO_DEVICE_STATE_STOP, NULL));
+		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+		close(w.data);
+		ASSERT_EQ(-1, vslice_check_zero(d, SZ16M))
+			TH_LOG("round %d: bytes landed after the clear", round);
+		ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
+	}
+	munmap(d, SZ16M);
+	free(stream);
+}
+
+/* memory.current of cgroup directory @cg, in bytes. */
+static long long cg_current(const char *cg)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	return vslice_sysfs_read_ll(path);
+}
+
+/*
+ * Data files' buffers are charged to the memory cgroup of the task that
+ * opened them, and given back when the device leaves the file's state,
+ * though userspace keeps the file.
+ */
+TEST_F(migration, data_file_memory_charged_and_freed)
+{
+	const char *root = "/tmp/vslice-cg", *cg = "/tmp/vslice-cg/mig";
+	char uuids[6][VSLICE_UUID_LEN], pid[32];
+	struct vslice_dev devs[8];
+	int data[40], i, n = 0;
+	long long base, held, left;
+
+	mkdir(root, 0755);
+	if (access("/tmp/vslice-cg/cgroup.procs", F_OK))
+		ASSERT_EQ(0, mount("none", root, "cgroup2", 0, NULL));
+	ASSERT_EQ(0, vslice_sysfs_write("/tmp/vslice-cg/cgroup.subtree_control",
+					"+memory"));
+	mkdir(cg, 0755);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, vslice_sysfs_write("/tmp/vslice-cg/mig/cgroup.procs", pid));
+
+	devs[n++] = self->src;
+	devs[n++] = self->dst;
+	for (i = 0; i < 6; i++) {
+		vslice_create_assert(self->bdf, "vslice-16M", uuids[i]);
+		vslice_dev_open_assert(&devs[n++], uuids[i]);
+	}
+
+	/* eight live stop-copy files: at least their buffers are charged */
+	base = cg_current(cg);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, vslice_mig_set(devs[i].fd,
+					    VFIO_DEVICE_STATE_STOP_COPY, &data[i]));
+	held = cg_current(cg);
+	EXPECT_LE(base + 7 * MIG_BOUNCE, held)
+		TH_LOG("8 data files charged %lld bytes", held - base);
+
+	/* leaving the state gives the buffers back, open files or not */
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, vslice_mig_set(devs[i].fd, VFIO_DEVICE_STATE_STOP, NULL));
+	/* and so do 32 more files left open after their state ended */
+	for (i = 8; i < 40; i++) {
+		ASSERT_EQ(0, vslice_mig_set(devs[i % 8].fd,
+					    VFIO_DEVICE_STATE_STOP_COPY, &data[i]));
+		ASSERT_EQ(0, vslice_mig_set(devs[i % 8].fd,
+					    VFIO_DEVICE_STATE_STOP, NULL));
+	}
+	left = cg_current(cg);
+	EXPECT_GT(base + 8 * MIG_BOUNCE, left)
+		TH_LOG("40 ended data files still hold %lld bytes", left - base);
+
+	for (i = 0; i < 40; i++)
+		close(data[i]);
+	for (i = 2; i < 8; i++)
+		vslice_dev_close(&devs[i]);
+	for (i = 0; i < 6; i++)
+		EXPECT_EQ(0, vslice_remove(uuids[i]));
+	EXPECT_EQ(0, vslice_sysfs_write("/tmp/vslice-cg/cgroup.procs", pid));
+	rmdir(cg);
+}
+
+/*
+ * What a stream says lands in the kernel log escaped: a compatibility
+ * string with a newline and an escape character cannot forge log lines
+ * or drive a terminal.
+ */
+TEST_F(migration, stream_strings_logged_escaped)
+{
+	const u64 magic = 0x474d43494c535600ULL;	/* "\0VSLICMG" */
+	const u32 version = 1, size = HDR_SIZE;
+	static const char evil[] = "evil\n<0>forged\x1b[2J";
+	u8 head[HDR_SIZE];
+	char last[8192];
+	int data = -1, hits;
+
+	/* the log's rate limit of the tests before has run out */
+	sleep(6);
+	/* a sound header but for its compatibility string */
+	memset(head, 0, sizeof(head));
+	memcpy(head, &magic, 8);
+	memcpy(head + 8, &version, 4);
+	memcpy(head + 12, &size, 4);
+	memcpy(head + HDR_COMPAT, evil, sizeof(evil));
+	ASSERT_EQ(0, vslice_mig_set(self->dst.fd, VFIO_DEVICE_STATE_RESUMING, &data));
+	EXPECT_EQ(-1, write(data, head, sizeof(head)));
+	EXPECT_EQ(EINVAL, errno);
+	close(data);
+	ASSERT_EQ(-EINVAL, vslice_mig_set(self->dst.fd, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
+
+	hits = kmsg_count(self->kmsg, "evil", last, sizeof(last));
+	ASSERT_EQ(1, hits);
+	/*
+	 * /dev/kmsg shows a raw byte as \xNN: the kernel must not have
+	 * logged one; its own escaping shows a backslash and digits.
+	 */
+	EXPECT_EQ(NULL, strstr(last, "\\x0a"));
+	EXPECT_EQ(NULL, strstr(last, "\\x1b"));
+	EXPECT_NE(NULL, strstr(last, "forged"));
+}
+
+/* Hundreds of bad streams make at most a few lines of kernel log. */
+TEST_F(migration, bad_streams_cannot_flood_the_log)
+{
+	u8 head[HDR_SIZE];
+	int i, data, lines;
+
+	memset(head, 0xa5, sizeof(head));	/* no magic */
+	for (i = 0; i < 300; i++) {
+		ASSERT_EQ(0, vslice_mig_set(self->dst.fd,
+					    VFIO_DEVICE_STATE_RESUMING, &data));
+		EXPECT_EQ(-1, write(data, head, sizeof(head)));
+		close(data);
+		ASSERT_EQ(-EINVAL, vslice_mig_set(self->dst.fd,
+						  VFIO_DEVICE_STATE_STOP, NULL));
+		ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
+	}
+	lines = kmsg_count(self->kmsg, "migration stream", NULL, 0);
+	EXPECT_LE(1, lines);
+	EXPECT_GE(40, lines) TH_LOG("300 bad streams made %d lines", lines);
 }
 
 TEST_F(migration, closing_ends_migration)

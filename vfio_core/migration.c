@@ -22,9 +22,23 @@
  * match this device (model, type, memory size, version): nothing of it is
  * taken.  Memory bytes go straight to the device memory as they arrive;
  * the state is applied only when the stream is complete and its CRC is
- * right.  If it turns out short or bad, the memory it wrote is cleared,
- * the registers stay as they were and the state becomes ERROR: no
- * half-applied state is ever visible.
+ * right, and only if every byte of config space the guest cannot write
+ * (IDs, class, BAR flags, capability pointers) equals this device's.  If
+ * it turns out short or bad, the memory it wrote is cleared, the
+ * registers stay as they were and the state becomes ERROR: no
+ * half-applied state is ever visible.  Every other way out of RESUMING
+ * (a reset, the last close) clears written memory too, and the data file
+ * is shut in the same critical section, so no write can land after the
+ * clear.
+ *
+ * A data file's buffers are charged to the memory cgroup of the task
+ * that asked for the state, and freed as soon as the device leaves the
+ * state, even if userspace keeps the file open.
+ *
+ * A stream is the tenant's input: what the kernel log says about a bad
+ * one is rate-limited and escaped.  In ERROR, only a reset moves the
+ * device (the vfio core treats a state request from ERROR as a driver
+ * bug), so every other request is refused here.
  */
 
 #include <linux/anon_inodes.h>
@@ -32,6 +46,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/io.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -68,8 +83,10 @@ struct vslice_mig_header {
  * struct vslice_mig_file - one saving or resuming data stream
  * @cdev: the device; only touched while @disabled is false
  * @lock: protects everything below
- * @disabled: the device left the state this file belongs to
+ * @disabled: the device left the state this file belongs to; @head and
+ *	      @bounce are freed then
  * @failed: a write was refused; the stream can no longer complete
+ * @saving: a STOP_COPY stream (else RESUMING)
  * @pos: bytes of the stream read or written so far
  * @head: header and blob, as saved, or as received so far
  * @head_size: bytes in @head when complete
@@ -81,11 +98,26 @@ struct vslice_mig_file {
 	struct mutex lock;
 	bool disabled;
 	bool failed;
+	bool saving;
 	u64 pos;
 	u8 *head;
 	size_t head_size;
 	void *bounce;
 };
+
+/*
+ * What a stream from userspace makes the kernel say: one module-wide
+ * budget, so that many devices fed bad streams at once cannot flood the
+ * log either.
+ */
+static DEFINE_RATELIMIT_STATE(vslice_mig_rs, 5 * HZ, 10);
+
+#define vslice_mig_info(cdev, fmt, ...)					\
+do {									\
+	if (__ratelimit(&vslice_mig_rs))				\
+		dev_info((cdev)->vdev.dev, "migration stream: " fmt,	\
+			 ##__VA_ARGS__);				\
+} while (0)
 
 static size_t vslice_mig_head_size(struct vslice_core_dev *cdev)
 {
@@ -128,10 +160,18 @@ static u32 vslice_mig_crc(const u8 *head, size_t size)
 	return ~crc32_le(crc, head + sizeof(h), size - sizeof(h));
 }
 
-static void vslice_mig_file_free(struct vslice_mig_file *migf)
+/* The buffers go when the device leaves the file's state. */
+static void vslice_mig_file_free_bufs(struct vslice_mig_file *migf)
 {
 	kvfree(migf->bounce);
+	migf->bounce = NULL;
 	kfree(migf->head);
+	migf->head = NULL;
+}
+
+static void vslice_mig_file_free(struct vslice_mig_file *migf)
+{
+	vslice_mig_file_free_bufs(migf);
 	mutex_destroy(&migf->lock);
 	kfree(migf);
 }
@@ -202,20 +242,21 @@ static int vslice_mig_check_header(struct vslice_core_dev *cdev,
 
 	vslice_mig_fill_header(cdev, mine);
 	if (h->magic != m->magic || h->header_size != m->header_size) {
-		dev_info(cdev->vdev.dev, "migration stream: not a vslice stream\n");
+		vslice_mig_info(cdev, "not a vslice stream\n");
 		return -EINVAL;
 	}
 	if (h->version != m->version) {
-		dev_info(cdev->vdev.dev, "migration stream: version %u, this kernel speaks %u\n",
-			 le32_to_cpu(h->version), VSLICE_MIG_VERSION);
+		vslice_mig_info(cdev, "version %u, this kernel speaks %u\n",
+				le32_to_cpu(h->version), VSLICE_MIG_VERSION);
 		return -EINVAL;
 	}
 	if (strncmp(h->compat, m->compat, sizeof(h->compat)) ||
 	    h->blob_size != m->blob_size || h->mem_size != m->mem_size) {
-		dev_info(cdev->vdev.dev, "migration stream: for %.*s with %llu bytes, this is %s with %llu\n",
-			 (int)sizeof(h->compat), h->compat,
-			 le64_to_cpu(h->mem_size), cdev->mig_compat,
-			 le64_to_cpu(m->mem_size));
+		/* the name is the stream's: escape what is not printable */
+		vslice_mig_info(cdev, "for \"%*pE\" with %llu bytes, this is %s with %llu\n",
+				(int)strnlen(h->compat, sizeof(h->compat)),
+				h->compat, le64_to_cpu(h->mem_size),
+				cdev->mig_compat, le64_to_cpu(m->mem_size));
 		return -EINVAL;
 	}
 	return 0;
@@ -300,14 +341,16 @@ static struct file *vslice_mig_file_open(struct vslice_core_dev *cdev,
 	struct file *filp;
 	size_t head = vslice_mig_head_size(cdev);
 
-	migf = kzalloc(sizeof(*migf), GFP_KERNEL);
+	/* charged to the caller: userspace decides how many there are */
+	migf = kzalloc(sizeof(*migf), GFP_KERNEL_ACCOUNT);
 	if (!migf)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&migf->lock);
 	migf->cdev = cdev;
+	migf->saving = saving;
 	migf->head_size = head;
-	migf->head = kzalloc(head, GFP_KERNEL);
-	migf->bounce = kvmalloc(VSLICE_MIG_BOUNCE, GFP_KERNEL);
+	migf->head = kzalloc(head, GFP_KERNEL_ACCOUNT);
+	migf->bounce = kvmalloc(VSLICE_MIG_BOUNCE, GFP_KERNEL_ACCOUNT);
 	if (!migf->head || !migf->bounce)
 		goto err_free;
 
@@ -338,7 +381,30 @@ err_free:
 	return ERR_PTR(-ENOMEM);
 }
 
-/* The device leaves the file's state: the file reads and writes no more. */
+/*
+ * Shut @migf, with its lock held: no read or write gets through from
+ * now on.  Device memory that a resuming stream wrote is cleared unless
+ * @keep (the stream was applied), in the same critical section as the
+ * shutting, so that no write can land after the clear.
+ */
+static void vslice_mig_file_shut(struct vslice_core_dev *cdev,
+				 struct vslice_mig_file *migf, bool keep)
+{
+	const struct vslice_region *mem = vslice_mig_mem(cdev);
+
+	lockdep_assert_held(&migf->lock);
+	if (migf->disabled)
+		return;
+	if (!migf->saving && !keep && migf->pos > migf->head_size)
+		memset_io(mem->iomem, 0, mem->backing);
+	migf->disabled = true;
+	vslice_mig_file_free_bufs(migf);
+}
+
+/*
+ * The device leaves the file's state: the file reads and writes no more,
+ * and what a stream left half way wrote is cleared.
+ */
 static void vslice_mig_file_disable_locked(struct vslice_core_dev *cdev)
 {
 	struct vslice_mig_file *migf;
@@ -348,10 +414,25 @@ static void vslice_mig_file_disable_locked(struct vslice_core_dev *cdev)
 		return;
 	migf = cdev->mig_file->private_data;
 	mutex_lock(&migf->lock);
-	migf->disabled = true;
+	vslice_mig_file_shut(cdev, migf, false);
 	mutex_unlock(&migf->lock);
 	fput(cdev->mig_file);
 	cdev->mig_file = NULL;
+}
+
+/*
+ * Is every bit of @cfg that the guest cannot change (neither writable nor
+ * write-one-to-clear) the same in the stream's config space @blob?
+ */
+static bool vslice_mig_cfg_fixed_match(const struct vslice_cfg *cfg,
+				       const u8 *blob)
+{
+	unsigned int i;
+
+	for (i = 0; i < VSLICE_CFG_SIZE; i++)
+		if ((blob[i] ^ cfg->val[i]) & ~(cfg->wmask[i] | cfg->w1cmask[i]))
+			return false;
+	return true;
 }
 
 /* Leave RESUMING: take the state if the stream was whole and sound. */
@@ -366,27 +447,31 @@ static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 
 	mutex_lock(&migf->lock);
 	if (migf->failed || migf->pos != vslice_mig_stream_size(cdev)) {
-		dev_info(cdev->vdev.dev, "migration stream: %s after %llu of %llu bytes\n",
-			 migf->failed ? "refused" : "ends",
-			 migf->pos, vslice_mig_stream_size(cdev));
+		vslice_mig_info(cdev, "%s after %llu of %llu bytes\n",
+				migf->failed ? "refused" : "ends",
+				migf->pos, vslice_mig_stream_size(cdev));
 		ret = -EINVAL;
 	} else if (le32_to_cpu(h->crc) !=
 		   vslice_mig_crc(migf->head, migf->head_size)) {
-		dev_info(cdev->vdev.dev, "migration stream: bad checksum\n");
+		vslice_mig_info(cdev, "bad checksum\n");
 		ret = -EINVAL;
 	}
 
 	if (!ret) {
 		vslice_core_lock(cdev);
-		ret = cdev->model->mig_load(cdev, blob + VSLICE_CFG_SIZE);
+		if (!vslice_mig_cfg_fixed_match(&cdev->cfg, blob)) {
+			vslice_mig_info(cdev, "read-only config space differs\n");
+			ret = -EINVAL;
+		} else {
+			ret = cdev->model->mig_load(cdev,
+						    blob + VSLICE_CFG_SIZE);
+		}
 		if (!ret)
 			memcpy(cdev->cfg.val, blob, VSLICE_CFG_SIZE);
 		vslice_core_unlock(cdev);
 	}
-	/* memory of a bad stream was written: none of it may stay */
-	if (ret && migf->pos > migf->head_size)
-		memset_io(vslice_mig_mem(cdev)->iomem, 0,
-			  vslice_mig_mem(cdev)->backing);
+	/* a bad stream's memory may not stay; nothing is written after */
+	vslice_mig_file_shut(cdev, migf, !ret);
 	mutex_unlock(&migf->lock);
 	return ret;
 }
@@ -455,6 +540,15 @@ static struct file *vslice_mig_set_state(struct vfio_device *vdev,
 	int ret;
 
 	mutex_lock(&cdev->mig_lock);
+	/*
+	 * Only a reset leaves ERROR; the vfio core's arc helper treats ERROR
+	 * as the current state as a driver bug and warns, so a tenant must
+	 * never get there.
+	 */
+	if (cdev->mig_state == VFIO_DEVICE_STATE_ERROR) {
+		res = ERR_PTR(-EINVAL);
+		goto out_unlock;
+	}
 	while (cdev->mig_state != new) {
 		ret = vfio_mig_get_next_state(vdev, cdev->mig_state, new,
 					      &next);
@@ -474,6 +568,7 @@ static struct file *vslice_mig_set_state(struct vfio_device *vdev,
 			break;
 		}
 	}
+out_unlock:
 	mutex_unlock(&cdev->mig_lock);
 	return res;
 }
