@@ -116,6 +116,7 @@ static const char * const op_names[OP_KINDS] = {
 static const int ok_errno_ioctl[] = {
 	EINVAL, ENOTTY, EFAULT, EBADF, EOPNOTSUPP, 0,
 };
+
 /* A bad region, offset or length EINVAL, a bad buffer EFAULT. */
 static const int ok_errno_rw[] = { EINVAL, EFAULT, 0 };
 /*
@@ -261,17 +262,18 @@ static void account(struct worker *w, enum op_kind kind, long ret,
 
 /* ------------------------------------------------------------ faults */
 
+/* Set (with signal fences) only around a touch of this thread's. */
 static __thread sigjmp_buf fault_jmp;
-static __thread volatile sig_atomic_t fault_armed;
+static __thread int fault_armed;
 
 static void on_fault(int sig)
 {
-	if (!fault_armed) {
+	if (!__atomic_load_n(&fault_armed, __ATOMIC_RELAXED)) {
 		/* not a touch of ours: die of it as if unhandled */
 		signal(sig, SIG_DFL);
 		return;
 	}
-	fault_armed = 0;
+	__atomic_store_n(&fault_armed, 0, __ATOMIC_RELAXED);
 	siglongjmp(fault_jmp, sig);
 }
 
@@ -281,25 +283,32 @@ static void on_fault(int sig)
  * SIGSEGV is not: the mapping was made read-write.  Returns 0, or -1 for
  * the SIGBUS.
  */
-static int touch(struct worker *w, volatile u8 *p, size_t len)
+static int touch(struct worker *w, u8 *p, size_t len)
 {
 	int sig;
 
 	sig = sigsetjmp(fault_jmp, 1);
 	if (!sig) {
-		fault_armed = 1;
+		__atomic_store_n(&fault_armed, 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		/* atomic byte accesses: the compiler may not drop them */
 		switch (rnd(&w->r) % 3) {
 		case 0:
-			p[rnd(&w->r) % len] = rnd(&w->r);
+			__atomic_store_n(&p[rnd(&w->r) % len], rnd(&w->r),
+					 __ATOMIC_RELAXED);
 			break;
 		case 1:
-			(void)p[rnd(&w->r) % len];
+			__atomic_load_n(&p[rnd(&w->r) % len],
+					__ATOMIC_RELAXED);
 			break;
 		default:
-			p[0] = p[len - 1];
+			__atomic_store_n(&p[0], __atomic_load_n(&p[len - 1],
+								__ATOMIC_RELAXED),
+					 __ATOMIC_RELAXED);
 			break;
 		}
-		fault_armed = 0;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&fault_armed, 0, __ATOMIC_RELAXED);
 		return 0;
 	}
 	if (sig == SIGBUS) {
@@ -1033,14 +1042,16 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 	f->total = env_u64("VSLICE_FUZZ_OPS", DEFAULT_OPS);
 	f->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, f->efd);
-	TH_LOG("seed %llu, %llu operations, %u threads (replay: VSLICE_FUZZ_SEED=%llu VSLICE_FUZZ_THREADS=1)",
-	       (unsigned long long)f->seed, (unsigned long long)f->total, nr,
+	TH_LOG("seed %llu, %llu operations, %u threads",
+	       (unsigned long long)f->seed, (unsigned long long)f->total, nr);
+	TH_LOG("replay: VSLICE_FUZZ_SEED=%llu VSLICE_FUZZ_THREADS=1",
 	       (unsigned long long)f->seed);
 	for (i = 0; i < f->nr_holders; i++)
 		held += f->holders[i].size;
-	TH_LOG("guard: %llu MiB in %u holders (patterns) + %llu MiB free (zeros) = all %llu MiB of VRAM but the target's",
+	TH_LOG("guard: %llu MiB in %u holders (patterns) + %llu MiB free (zeros)",
 	       (unsigned long long)held / MIB, f->nr_holders,
-	       (unsigned long long)(f->vram_len - f->target_size - held) / MIB,
+	       (unsigned long long)(f->vram_len - f->target_size - held) / MIB);
+	TH_LOG("       = all %llu MiB of VRAM but the target's",
 	       (unsigned long long)(f->vram_len - f->target_size) / MIB);
 	capture_stream(_metadata, f);
 
