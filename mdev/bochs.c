@@ -371,8 +371,18 @@ static int vslice_bochs_open(struct vslice_core_dev *cdev)
 	return 0;
 }
 
+/**
+ * vslice_bochs_close() - model @close op
+ * @cdev: instance, whose last user has just let go
+ */
+static void vslice_bochs_close(struct vslice_core_dev *cdev)
+{
+	vslice_inst_close(vslice_inst_from_core(cdev));
+}
+
 static const struct vslice_model_ops vslice_bochs_model_ops = {
 	.open		= vslice_bochs_open,
+	.close		= vslice_bochs_close,
 	.reset		= vslice_bochs_reset,
 	.query_plane	= vslice_display_query_plane,
 	.mig_blob_size	= sizeof(struct vslice_bochs_mig),

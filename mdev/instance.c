@@ -32,6 +32,7 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 
 	/* Admission and VRAM together, so that availability never lies. */
 	mutex_lock(&parent->lock);
+	inst->clear_on_close = parent->clear_on_close;
 	ret = vslice_policy_admit_locked(parent, type);
 	if (!ret) {
 		ret = vslice_pool_alloc(&parent->pool, type->size,
@@ -70,6 +71,21 @@ err_put_vdev:
 	return ret;
 }
 
+/**
+ * vslice_inst_close() - the last user of @inst let go
+ * @inst: instance
+ *
+ * Called from the vfio close_device path: every mapping of the device
+ * held its file, so nothing maps the slice now, and the next open cannot
+ * begin before this returns (the vfio core serialises open and close).
+ * With clear_on_close set, the next user finds the slice zeroed.
+ */
+void vslice_inst_close(struct vslice_inst *inst)
+{
+	if (READ_ONCE(inst->clear_on_close))
+		vslice_pool_clear_slice(&inst->parent->pool, &inst->slice);
+}
+
 static void vslice_mdev_remove(struct mdev_device *mdev)
 {
 	struct vslice_inst *inst = dev_get_drvdata(&mdev->dev);
@@ -91,8 +107,8 @@ static void vslice_mdev_remove(struct mdev_device *mdev)
 
 /*
  * Per-instance attributes, in /sys/bus/mdev/devices/UUID/vslice/.  All
- * read-only: the slice is fixed for the instance's life, and letting
- * anyone move it would break isolation.
+ * read-only but clear_on_close: the slice is fixed for the instance's
+ * life, and letting anyone move it would break isolation.
  */
 static ssize_t vram_offset_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -160,6 +176,30 @@ static ssize_t opens_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(opens);
 
+static ssize_t clear_on_close_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(inst->clear_on_close));
+}
+
+static ssize_t clear_on_close_store(struct device *dev,
+				    struct device_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	WRITE_ONCE(inst->clear_on_close, on);
+	return count;
+}
+static DEVICE_ATTR_RW(clear_on_close);
+
 static struct attribute *vslice_inst_attrs[] = {
 	&dev_attr_vram_offset.attr,
 	&dev_attr_vram_size.attr,
@@ -168,6 +208,7 @@ static struct attribute *vslice_inst_attrs[] = {
 	&dev_attr_trapped.attr,
 	&dev_attr_resets.attr,
 	&dev_attr_opens.attr,
+	&dev_attr_clear_on_close.attr,
 	NULL
 };
 

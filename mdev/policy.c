@@ -12,9 +12,12 @@
  *                  profile taken away keeps its instances but offers no
  *                  new ones (available_instances 0, create -EPERM)
  *   instances      how many instances exist (read-only)
+ *   clear_on_close 0 or 1: what new instances start with in their own
+ *                  clear_on_close (clear the slice on the last close, so
+ *                  that a reused instance's next tenant finds it zeroed)
  *
- * The module parameters of the same names set the starting values of
- * every parent the driver binds.  All of it lives under the parent's lock,
+ * The module parameters of the same names (but clear_on_close) set the
+ * starting values of every parent the driver binds.  All of it lives under the parent's lock,
  * which the create path holds while it admits an instance and takes its
  * slice, so availability, the cap and the VRAM always agree.
  */
@@ -278,6 +281,36 @@ static ssize_t types_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(types);
 
+static ssize_t clear_on_close_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct vslice_parent *parent = vslice_policy_parent(dev);
+	bool on;
+
+	mutex_lock(&parent->lock);
+	on = parent->clear_on_close;
+	mutex_unlock(&parent->lock);
+	return sysfs_emit(buf, "%d\n", on);
+}
+
+static ssize_t clear_on_close_store(struct device *dev,
+				    struct device_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct vslice_parent *parent = vslice_policy_parent(dev);
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&parent->lock);
+	parent->clear_on_close = on;
+	mutex_unlock(&parent->lock);
+	return count;
+}
+static DEVICE_ATTR_RW(clear_on_close);
+
 static struct attribute *vslice_policy_attrs[] = {
 	&dev_attr_vram_mib.attr,
 	&dev_attr_instances.attr,
@@ -285,6 +318,7 @@ static struct attribute *vslice_policy_attrs[] = {
 	&dev_attr_max_instances.attr,
 	&dev_attr_types.attr,
 	&dev_attr_scanout.attr,
+	&dev_attr_clear_on_close.attr,
 	NULL
 };
 

@@ -255,6 +255,21 @@ void vslice_pool_free(struct vslice_pool *pool, struct vslice_slice *slice)
 }
 
 /**
+ * vslice_pool_clear_slice() - clear a slice that is in use, now
+ * @pool: pool
+ * @slice: slice from vslice_pool_alloc(), which nothing maps at the moment
+ *
+ * The same clearing the scrub worker does for a freed slice, for a slice
+ * whose owner wants it clean before its next user (see clear_on_close in
+ * Documentation/vslice/admin-guide.rst).  Sleeps; takes no lock.
+ */
+void vslice_pool_clear_slice(struct vslice_pool *pool,
+			     const struct vslice_slice *slice)
+{
+	vslice_pool_clear(pool, slice->offset, slice->size);
+}
+
+/**
  * vslice_pool_available() - how many slices of one size fit right now
  * @pool: pool
  * @size: slice size, a power of two no smaller than the granule

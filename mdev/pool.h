@@ -66,6 +66,8 @@ void vslice_pool_fini(struct vslice_pool *pool);
 int vslice_pool_alloc(struct vslice_pool *pool, u64 size,
 		      struct vslice_slice *slice);
 void vslice_pool_free(struct vslice_pool *pool, struct vslice_slice *slice);
+void vslice_pool_clear_slice(struct vslice_pool *pool,
+			     const struct vslice_slice *slice);
 unsigned int vslice_pool_available(struct vslice_pool *pool, u64 size);
 int vslice_pool_set_reserved(struct vslice_pool *pool, u64 size);
 u64 vslice_pool_reserved(struct vslice_pool *pool);

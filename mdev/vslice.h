@@ -111,6 +111,8 @@ struct vslice_type {
  * @max_instances: policy: cap on @nr_insts, 0 for none
  * @types_enabled: policy: bit i set if @types[i] is offered
  * @scanout: the instance the physical screen shows, or NULL
+ * @clear_on_close: policy: the starting value of new instances'
+ *		    &vslice_inst.clear_on_close
  * @nr_types: number of valid entries in @types
  * @types: the profiles this parent has
  * @mtypes: @types as the mdev core wants them
@@ -130,6 +132,7 @@ struct vslice_parent {
 	unsigned int max_instances;
 	unsigned long types_enabled;
 	struct vslice_inst *scanout;
+	bool clear_on_close;
 	unsigned int nr_types;
 	struct vslice_type types[VSLICE_MAX_TYPES];
 	struct mdev_type *mtypes[VSLICE_MAX_TYPES];
@@ -204,6 +207,10 @@ enum vslice_scanout {
  * @regs: emulated register file, under @core.lock
  * @mon: the virtual monitor, under @core.lock
  * @on_screen: the physical screen shows this instance, under @core.lock
+ * @clear_on_close: policy: clear the slice when the last user closes the
+ *		    device, so that the next user never sees the last one's
+ *		    VRAM.  A lone flag, read and written with READ_ONCE() and
+ *		    WRITE_ONCE(): the close that reads it decides.
  */
 struct vslice_inst {
 	struct vslice_core_dev core;
@@ -215,6 +222,7 @@ struct vslice_inst {
 	struct vslice_bochs regs;
 	struct vslice_monitor mon;
 	bool on_screen;
+	bool clear_on_close;
 };
 
 static inline struct vslice_inst *vslice_inst_from_core(struct vslice_core_dev *c)
@@ -240,6 +248,7 @@ ssize_t vslice_type_description(struct mdev_type *mtype, char *buf);
 
 /* instance.c */
 extern struct mdev_driver vslice_mdev_driver;
+void vslice_inst_close(struct vslice_inst *inst);
 
 /* bochs.c */
 int vslice_bochs_init(struct vslice_inst *inst);
