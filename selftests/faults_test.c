@@ -94,6 +94,98 @@ static bool injected(int nth)
 }
 
 /*
+ * What a failed operation must leave as it found: the instances, what
+ * can still be created, the parent's policy attributes, and the fixture
+ * instance's open count (a failed open does not count, and does not leave
+ * the device held).
+ */
+struct state {
+	int insts;
+	long long avail4;
+	long long opens;
+	char policy[4][64];
+};
+
+static const char * const policy_attrs[] = {
+	"instances", "reserved_mib", "max_instances", "types",
+};
+
+static void snapshot(const char *bdf, const char *uuid, struct state *s)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->insts = vslice_inst_count(bdf);
+	s->avail4 = vslice_type_available(bdf, "vslice-4M");
+	s->opens = uuid ? vslice_inst_attr_ll(uuid, "opens") : 0;
+	for (i = 0; i < ARRAY_SIZE(policy_attrs); i++) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/%s",
+			 bdf, policy_attrs[i]);
+		if (vslice_sysfs_read(path, s->policy[i], sizeof(s->policy[i])))
+			snprintf(s->policy[i], sizeof(s->policy[i]), "(unreadable)");
+	}
+}
+
+/* Is the state now @want? Says what differs if @loud. */
+static bool state_same(const char *bdf, const char *uuid,
+		       const struct state *want, bool loud)
+{
+	struct state now;
+	unsigned int i;
+	bool same = true;
+
+	snapshot(bdf, uuid, &now);
+	if (!loud)
+		return !memcmp(&now, want, sizeof(now));
+	if (now.insts != want->insts || now.avail4 != want->avail4 ||
+	    now.opens != want->opens) {
+		fprintf(stderr, "# instances %d (was %d), available 4M %lld (was %lld),",
+			now.insts, want->insts, now.avail4, want->avail4);
+		fprintf(stderr, " opens %lld (was %lld)\n", now.opens, want->opens);
+		same = false;
+	}
+	for (i = 0; i < ARRAY_SIZE(policy_attrs); i++) {
+		if (strcmp(now.policy[i], want->policy[i])) {
+			fprintf(stderr, "# %s: '%s', was '%s'\n", policy_attrs[i],
+				now.policy[i], want->policy[i]);
+			same = false;
+		}
+	}
+	return same;
+}
+
+static bool state_is(const char *bdf, const char *uuid,
+		     const struct state *want)
+{
+	return state_same(bdf, uuid, want, true);
+}
+
+/*
+ * After a failed open: the open count is where it was, or one up (the
+ * failure came after the device was opened, and it was closed again), and
+ * nothing holds the device: it opens.  @before follows along.
+ */
+static bool open_left_nothing(const char *bdf, const char *uuid,
+			      struct state *before)
+{
+	struct vslice_dev dev;
+
+	if (!state_same(bdf, uuid, before, false)) {
+		before->opens++;
+		if (!state_is(bdf, uuid, before))
+			return false;
+	}
+	if (vslice_dev_open(&dev, uuid)) {
+		fprintf(stderr, "# the device is still held\n");
+		return false;
+	}
+	vslice_dev_close(&dev);
+	snapshot(bdf, uuid, before);
+	return true;
+}
+
+/*
  * The sweep: run @op with the n-th allocation failing, n = 1, 2, ...,
  * check @ok after each step, until @op runs without reaching an injected
  * failure (and then it must succeed).  Returns the number of points.
@@ -142,20 +234,27 @@ static int create_and_remove(const char *bdf)
 
 TEST_F_TIMEOUT(faults, create_unwinds, FAULTS_TIMEOUT)
 {
-	int before = vslice_inst_count(self->bdf);
-	long long avail = vslice_type_available(self->bdf, "vslice-4M");
+	struct state before;
 
+	snapshot(self->bdf, self->uuid, &before);
 	SWEEP(create_and_remove(self->bdf),
-	      vslice_inst_count(self->bdf) == before &&
-	      vslice_type_available(self->bdf, "vslice-4M") == avail);
+	      state_is(self->bdf, self->uuid, &before));
 }
 
 TEST_F_TIMEOUT(faults, open_unwinds, FAULTS_TIMEOUT)
 {
+	struct state before;
+
+	/*
+	 * A failed open leaves the count where it was; an open that failed
+	 * after the device was opened counts once and was closed again.
+	 * Either way nothing holds the device: the next open works.
+	 */
+	snapshot(self->bdf, self->uuid, &before);
 	SWEEP(({ int r = vslice_dev_open(&self->dev, self->uuid);
 		 vslice_dev_close(&self->dev);
 		 r; }),
-	      vslice_inst_count(self->bdf) == 1);
+	      open_left_nothing(self->bdf, self->uuid, &before));
 	/* still opens, and once only counts once */
 	vslice_dev_open_assert(&self->dev, self->uuid);
 }
@@ -164,11 +263,14 @@ TEST_F_TIMEOUT(faults, mmap_unwinds, FAULTS_TIMEOUT)
 {
 	void *p;
 
+	struct state before;
+
 	vslice_dev_open_assert(&self->dev, self->uuid);
+	snapshot(self->bdf, self->uuid, &before);
 	SWEEP(({ p = mmap(NULL, 16 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED,
 			  self->dev.fd, 0);
 		 p == MAP_FAILED ? -errno : munmap(p, 16 * MIB); }),
-	      true);
+	      state_is(self->bdf, self->uuid, &before));
 }
 
 TEST_F_TIMEOUT(faults, ioctls_unwind, FAULTS_TIMEOUT)
@@ -184,14 +286,16 @@ TEST_F_TIMEOUT(faults, ioctls_unwind, FAULTS_TIMEOUT)
 	struct vfio_device_gfx_plane_info plane;
 	int efd = eventfd(0, EFD_CLOEXEC);
 	u8 *big = malloc(256 * 1024);
+	struct state before;
 
 	vslice_dev_open_assert(&self->dev, self->uuid);
+	snapshot(self->bdf, self->uuid, &before);
 	SWEEP(({ memset(&r, 0, sizeof(r));
 		 r.info.argsz = sizeof(r);
 		 r.info.index = VFIO_PCI_NUM_REGIONS;	/* EDID: has caps */
 		 ioctl(self->dev.fd, VFIO_DEVICE_GET_REGION_INFO, &r) ?
 			-errno : 0; }),
-	      true);
+	      state_is(self->bdf, self->uuid, &before));
 	SWEEP(({ memset(&set, 0, sizeof(set));
 		 set.hdr.argsz = sizeof(set);
 		 set.hdr.flags = VFIO_IRQ_SET_DATA_EVENTFD |
@@ -200,18 +304,19 @@ TEST_F_TIMEOUT(faults, ioctls_unwind, FAULTS_TIMEOUT)
 		 set.hdr.count = 1;
 		 set.fd = efd;
 		 ioctl(self->dev.fd, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0; }),
-	      true);
+	      state_is(self->bdf, self->uuid, &before));
 	SWEEP(({ memset(&plane, 0, sizeof(plane));
 		 plane.argsz = sizeof(plane);
 		 plane.flags = VFIO_GFX_PLANE_TYPE_REGION;
 		 plane.drm_plane_type = 1;
 		 ioctl(self->dev.fd, VFIO_DEVICE_QUERY_GFX_PLANE, &plane) ?
 			-errno : 0; }),
-	      true);
-	SWEEP(ioctl(self->dev.fd, VFIO_DEVICE_RESET) ? -errno : 0, true);
+	      state_is(self->bdf, self->uuid, &before));
+	SWEEP(ioctl(self->dev.fd, VFIO_DEVICE_RESET) ? -errno : 0,
+	      state_is(self->bdf, self->uuid, &before));
 	/* a large trapped read takes a bounce buffer */
 	SWEEP(pread(self->dev.fd, big, 256 * 1024, 0) == 256 * 1024 ? 0 : -errno,
-	      true);
+	      state_is(self->bdf, self->uuid, &before));
 	free(big);
 	close(efd);
 }
@@ -233,6 +338,20 @@ static int reserve_and_release(const char *path)
 	return r ? r : undo(release, path);
 }
 
+/* Offer 4M and 16M only, note the state in @changed, offer all again. */
+static int offer_two_types(const char *bdf, const char *uuid,
+			   const char *path, struct state *changed)
+{
+	int r = vslice_sysfs_write(path, "4M 16M");
+
+	snapshot(bdf, uuid, changed);
+	/* the one injected failure may hit the first try of the undo */
+	if (!r && vslice_sysfs_write(path, "all") &&
+	    vslice_sysfs_write(path, "all"))
+		VSLICE_FAIL("offering all types again");
+	return r;
+}
+
 TEST_F_TIMEOUT(faults, policy_writes_unwind, FAULTS_TIMEOUT)
 {
 	char path[PATH_MAX];
@@ -240,7 +359,13 @@ TEST_F_TIMEOUT(faults, policy_writes_unwind, FAULTS_TIMEOUT)
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/types",
 		 self->bdf);
-	SWEEP(vslice_sysfs_write(path, "4M 16M"), true);
+	struct state before, changed;
+
+	/* a refused write changes nothing; one that went through, the types */
+	snapshot(self->bdf, self->uuid, &before);
+	SWEEP(offer_two_types(self->bdf, self->uuid, path, &changed),
+	      __ret ? state_is(self->bdf, self->uuid, &before) :
+		      !strcmp(changed.policy[3], "4M 16M"));
 	ASSERT_EQ(0, vslice_sysfs_write(path, "all"));
 
 	/*
@@ -250,10 +375,10 @@ TEST_F_TIMEOUT(faults, policy_writes_unwind, FAULTS_TIMEOUT)
 	 */
 	ASSERT_EQ(0, vslice_remove_all(self->bdf));
 	avail = vslice_type_available(self->bdf, "vslice-4M");
+	snapshot(self->bdf, NULL, &before);
 	snprintf(path, sizeof(path),
 		 "/sys/bus/pci/devices/%s/vslice/reserved_mib", self->bdf);
-	SWEEP(reserve_and_release(path),
-	      vslice_type_available(self->bdf, "vslice-4M") == avail);
+	SWEEP(reserve_and_release(path), state_is(self->bdf, NULL, &before));
 	ASSERT_EQ(0, vslice_sysfs_write(path, "64"));
 	ASSERT_EQ(avail - 16, vslice_type_available(self->bdf, "vslice-4M"));
 	ASSERT_EQ(0, vslice_sysfs_write(path, "0"));

@@ -44,9 +44,10 @@ FIXTURE_SETUP(instance)
 	if (!self->bdf)
 		SKIP(return, "no bochs-display (1234:1111) in this machine");
 	ASSERT_EQ(0, vslice_remove_all(self->bdf));
-	if (vslice_type_attr(self->bdf, variant->type, "name", buf,
-			     sizeof(buf)))
-		SKIP(return, "this parent does not offer %s", variant->type);
+	/* a 256 MiB card offers every variant's type */
+	ASSERT_EQ(0, vslice_type_attr(self->bdf, variant->type, "name", buf,
+				      sizeof(buf)))
+		TH_LOG("this parent does not offer %s", variant->type);
 	self->kmsg = vslice_kmsg_open();
 }
 

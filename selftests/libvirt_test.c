@@ -493,7 +493,7 @@ TEST_F_TIMEOUT(libvirt, domain_hostdev_display, BOOT_TIMEOUT + 300)
 		 * testing.rst).  Once is retried; twice, the test skips.
 		 */
 		HOST("tail", "-n", "30", CONSOLE);
-		TH_LOG("guest kernel panic before userspace: %s", self->out);
+		TH_LOG("vslice-retry: guest kernel panic before userspace: %s", self->out);
 		VIRSH("destroy", DOMAIN);
 		if (tries)
 			SKIP(return, VSLICE_NESTED_EARLY_PANIC);

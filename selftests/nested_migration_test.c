@@ -356,7 +356,7 @@ static void boot(struct __test_metadata *_metadata, struct vslice_nested *g)
 			work_put("skip", VSLICE_NESTED_EARLY_PANIC);
 			SKIP(return, VSLICE_NESTED_EARLY_PANIC);
 		}
-		TH_LOG("guest %s: kernel panic before userspace: retrying once",
+		TH_LOG("vslice-retry: guest %s: kernel panic before userspace: booting once more",
 		       cfg.guest);
 	}
 	ASSERT_EQ(0, vslice_nested_wait(g, 0, "driver bochs-drm", 0, NULL, 0)) {

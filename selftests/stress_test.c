@@ -145,7 +145,11 @@ static void *churn_run(void *arg)
 		 * A fresh instance starts clean at both ends, where every
 		 * churner leaves a secret before it removes its instance.
 		 */
-		if (!vslice_dev_open(&dev, uuid)) {
+		ret = vslice_dev_open(&dev, uuid);
+		if (ret) {
+			/* nobody else opens it: a check not made is a failure */
+			stress_fail(s, "opening a new instance failed", ret);
+		} else {
 			u64 size = vslice_inst_attr_ll(uuid, "vram_size");
 
 			if (pread(dev.fd, page, sizeof(page),

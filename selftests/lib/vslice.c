@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/iommufd.h>
 #include <unistd.h>
 
@@ -703,6 +704,18 @@ long long vslice_check_zero(const void *p, size_t len)
 }
 
 /* /dev/kmsg, positioned after everything logged so far. */
+bool vslice_exited_ok(int status)
+{
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return true;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "# child killed by signal %d (%s)\n",
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		fprintf(stderr, "# child status 0x%x\n", status);
+	return false;
+}
+
 int vslice_kmsg_open(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);

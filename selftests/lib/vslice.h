@@ -165,6 +165,12 @@ int vslice_inst_fix_setup(struct vslice_inst_fix *f, const char *type);
 int vslice_inst_fix_teardown(struct vslice_inst_fix *f);
 
 /* kernel log */
+/*
+ * Did a child exit with status 0?  A child killed by a signal (SIGBUS from
+ * a mapping) did not, whatever WEXITSTATUS() makes of its status; says why.
+ */
+bool vslice_exited_ok(int status);
+
 int vslice_kmsg_open(void);
 int vslice_kmsg_bad_lines(int fd);
 
