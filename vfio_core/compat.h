@@ -53,6 +53,24 @@ static inline void vslice_compat_vm_flags_set(struct vm_area_struct *vma,
 }
 
 /*
+ * vmf_insert_mixed() took a pfn_t until 6.17 ("mm: remove pfn_t type"),
+ * a plain pfn since.  PFN_DEV: device memory, no struct page.
+ */
+#if !VSLICE_KERNEL_AT_LEAST(6, 17)
+#include <linux/pfn_t.h>
+#endif
+static inline vm_fault_t vslice_compat_insert_mixed(struct vm_area_struct *vma,
+						    unsigned long addr,
+						    unsigned long pfn)
+{
+#if !VSLICE_KERNEL_AT_LEAST(6, 17)
+	return vmf_insert_mixed(vma, addr, __pfn_to_pfn_t(pfn, PFN_DEV));
+#else
+	return vmf_insert_mixed(vma, addr, pfn);
+#endif
+}
+
+/*
  * Emulated-IOMMU devices must provide the iommufd ops from 6.2 (bind,
  * unbind, attach) and 6.6 (detach).  With CONFIG_IOMMUFD off the helpers
  * are NULL and the group/container path is the only one.

@@ -424,6 +424,17 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
  * memory type the owner reserved for the memory (the parent's
  * write-combining ioremap of its BAR).  Removal waits for the last mapping
  * (each holds the device file), so nothing needs to be revoked.
+ *
+ * The mapping is VM_IO | VM_MIXEDMAP, not VM_PFNMAP: the legacy type1
+ * IOMMU driver turns a user address into a PFN only through GUP (which
+ * refuses VM_IO) or, for VM_PFNMAP mappings, by following the page
+ * table.  So VFIO_IOMMU_MAP_DMA of a mapping of device memory fails
+ * (EFAULT) instead of giving another device of the container a DMA
+ * mapping of the slice that nothing revokes when the instance goes and
+ * the slice passes to the next tenant.  KVM maps VM_IO memory into its
+ * guests all the same (and follows zaps through its MMU notifier); the
+ * CPU path is unchanged.  vmf_insert_mixed() of a pfn without a struct
+ * page makes the same special PTE vmf_insert_pfn() does.
  */
 static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 {
@@ -433,7 +444,7 @@ static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 
 	if (pfn >= (unsigned long)vma->vm_private_data)
 		return VM_FAULT_SIGBUS;
-	return vmf_insert_pfn(vma, vmf->address, pfn);
+	return vslice_compat_insert_mixed(vma, vmf->address, pfn);
 }
 
 static const struct vm_operations_struct vslice_region_iomem_vm_ops = {
@@ -449,7 +460,7 @@ static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 	at = vslice_region_window(cdev, r, pos, len, &avail);
 	vma->vm_ops = &vslice_region_iomem_vm_ops;
 	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
-	vslice_compat_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+	vslice_compat_vm_flags_set(vma, VM_IO | VM_MIXEDMAP | VM_DONTEXPAND |
 				   VM_DONTDUMP);
 	vma->vm_pgoff = PHYS_PFN(r->phys + at);
 	vma->vm_private_data = (void *)(vma->vm_pgoff + (avail >> PAGE_SHIFT));
