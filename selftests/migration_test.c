@@ -441,6 +441,19 @@ TEST_F(migration, readonly_config_from_stream_refused)
 	free(copy);
 }
 
+/* Give @fd a state, save its stream; @head: bytes before the memory. */
+static size_t save_dirty(int fd, u8 *stream, size_t max, size_t *head)
+{
+	size_t len;
+	u64 blob;
+
+	dirty_source(fd);
+	len = save(fd, stream, max);
+	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
+	*head = HDR_SIZE + blob;
+	return len;
+}
+
 /* Enter RESUMING on @fd and write the head and @mem bytes of memory. */
 static int resume_part(int fd, const u8 *stream, size_t head, size_t mem)
 {
@@ -461,14 +474,10 @@ TEST_F(migration, leaving_resuming_clears_written_memory)
 {
 	size_t max = SZ16M + 65536, len, head, part = 4 * MIB;
 	u8 *stream = malloc(max), *d, buf[16];
-	u64 blob;
 	int data;
 
 	ASSERT_NE(NULL, stream);
-	dirty_source(self->src.fd);
-	len = save(self->src.fd, stream, max);
-	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
-	head = HDR_SIZE + blob;
+	len = save_dirty(self->src.fd, stream, max, &head);
 	ASSERT_LT(head + part, len);
 
 	/* a reset */
@@ -530,14 +539,10 @@ TEST_F(migration, no_write_lands_after_refusal)
 	u8 *stream = malloc(max), *d;
 	struct late_writer w;
 	pthread_t t;
-	u64 blob;
 	int round;
 
 	ASSERT_NE(NULL, stream);
-	dirty_source(self->src.fd);
-	len = save(self->src.fd, stream, max);
-	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
-	head = HDR_SIZE + blob;
+	len = save_dirty(self->src.fd, stream, max, &head);
 	stream[HDR_SIZE + 256 + 2] ^= 0x40;	/* register state: bad CRC */
 	d = vslice_map_bar0(self->dst.fd, SZ16M);
 	for (round = 0; round < 20; round++) {

@@ -351,7 +351,7 @@ static void boot(struct __test_metadata *_metadata, struct vslice_nested *g)
 			TH_LOG("guest %s not ready within %d s (%d)", cfg.guest,
 			       BOOT_TIMEOUT, ret);
 		}
-		guest_end(g);
+		EXPECT_EQ(0, guest_end(g));
 		if (tries) {
 			work_put("skip", VSLICE_NESTED_EARLY_PANIC);
 			SKIP(return, VSLICE_NESTED_EARLY_PANIC);
@@ -526,7 +526,11 @@ TEST_F_TIMEOUT(nested_migration, draws_after,
 	ASSERT_TRUE(frame_on_screen(_metadata, &self->dst, &f));
 }
 
-/* Stop every QEMU of WORK_DIR, remove their instances, free the card. */
+/*
+ * Stop every QEMU of WORK_DIR, remove their instances, free the card.  A
+ * guest that does not stop cleanly fails the program, whatever its tests
+ * said.
+ */
 static void clean_up(void)
 {
 	const char *spare = vslice_spare();
@@ -534,6 +538,7 @@ static void clean_up(void)
 	struct vslice_nested g;
 	struct dirent *de;
 	DIR *d = opendir(WORK_DIR);
+	int bad = 0;
 
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] != 'q')
@@ -541,9 +546,11 @@ static void clean_up(void)
 		snprintf(dir, sizeof(dir), WORK_DIR "/%s", de->d_name);
 		if (vslice_nested_attach(&g, dir) == -ENOENT)
 			continue;
-		if (guest_end(&g))
+		if (guest_end(&g)) {
 			fprintf(stderr, "# stopping the guest of %s failed\n",
 				dir);
+			bad++;
+		}
 		vslice_nested_detach(&g);
 	}
 	if (d)
@@ -551,8 +558,10 @@ static void clean_up(void)
 	unlink(WORK_DIR "/current");
 	unlink(WORK_DIR "/migrated");
 	unlink(WORK_DIR "/skip");
-	if (spare)
-		vslice_bind(spare, "");
+	if (spare && vslice_bind(spare, ""))
+		bad++;
+	if (bad)
+		_exit(KSFT_FAIL);
 }
 
 int main(int argc, char **argv)

@@ -127,19 +127,24 @@ static int guest_stop(const char *name)
 	return ret;
 }
 
-/* Stop every guest but @keep. */
-static void guest_stop_others(const char *keep)
+/* Stop every guest but @keep; the number that did not stop cleanly. */
+static int guest_stop_others(const char *keep)
 {
 	struct dirent *de;
 	DIR *d = opendir(WORK_DIR);
+	int bad = 0;
 
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || (keep && !strcmp(de->d_name, keep)))
 			continue;
-		guest_stop(de->d_name);
+		if (guest_stop(de->d_name)) {
+			fprintf(stderr, "# stopping guest %s failed\n", de->d_name);
+			bad++;
+		}
 	}
 	if (d)
 		closedir(d);
+	return bad;
 }
 
 /*
@@ -172,7 +177,8 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		SKIP(return false,
 		     "no bochs-display (1234:1111) in this machine");
 
-	guest_stop_others(NULL);
+	/* a guest that did not stop cleanly fails the test that stops it */
+	ASSERT_EQ(0, guest_stop_others(NULL));
 	/*
 	 * Slices are placed from the top of VRAM, and the physical screen
 	 * reaches 65535 scanlines of the mode into VRAM (the DISPI offset
@@ -228,7 +234,7 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		 * skip, saying so, rather than test nothing and pass.
 		 */
 		if (tries) {
-			vslice_remove(uuid);
+			EXPECT_EQ(0, vslice_remove(uuid));
 			vslice_nested_put(g, "uuid", "");
 			vslice_nested_put(g, "skip", VSLICE_NESTED_EARLY_PANIC);
 			SKIP(return false, VSLICE_NESTED_EARLY_PANIC);
@@ -748,17 +754,29 @@ static void register_guests(void)
 	free(list);
 }
 
+/*
+ * The last guests stop when the program ends: a guest that does not stop
+ * cleanly (QEMU had to be killed, its instance could not be removed)
+ * fails the program, whatever its tests said.
+ */
 static void stop_all(void)
 {
 	char *list = strdup(cfg.guests), *name, *save = NULL;
+	int bad = 0;
 
 	for (name = strtok_r(list, " ", &save); name;
 	     name = strtok_r(NULL, " ", &save))
-		if (guest_stop(name))
+		if (guest_stop(name)) {
 			fprintf(stderr, "# stopping guest %s failed\n", name);
-	if (*cfg.igt_guest && guest_stop(cfg.igt_guest))
+			bad++;
+		}
+	if (*cfg.igt_guest && guest_stop(cfg.igt_guest)) {
 		fprintf(stderr, "# stopping guest %s failed\n", cfg.igt_guest);
+		bad++;
+	}
 	free(list);
+	if (bad)
+		_exit(KSFT_FAIL);
 }
 
 int main(int argc, char **argv)
