@@ -118,7 +118,8 @@ static int guest_stop(const char *name)
 	if (vslice_nested_attach(&g, dir) == -ENOENT)
 		return 0;
 	ret = vslice_nested_stop(&g, 60);
-	if (!vslice_nested_get(&g, "uuid", uuid, sizeof(uuid))) {
+	/* a guest stopped before has an empty uuid: nothing to remove */
+	if (!vslice_nested_get(&g, "uuid", uuid, sizeof(uuid)) && *uuid) {
 		if (vslice_remove(uuid) && !ret)
 			ret = -EBUSY;
 		vslice_nested_put(&g, "uuid", "");
@@ -599,7 +600,7 @@ TEST_F_TIMEOUT(display, physical_scanout, SETTLE_TIMEOUT + 300)
 static void igt_compare(struct __test_metadata *_metadata, const char *test)
 {
 	struct vslice_igt_result *inst, *ref;
-	unsigned int i, diff = 0, same = 0;
+	unsigned int i, lost = 0, both = 0;
 	struct vslice_nested g;
 	char path[PATH_MAX], *log;
 	const char *a, *b;
@@ -637,7 +638,11 @@ static void igt_compare(struct __test_metadata *_metadata, const char *test)
 	TH_LOG("%s: instance %s (exit %d, %.0f s), emulated %s (exit %d)",
 	       test, vslice_igt_outcome(inst->exit), inst->exit, now_s() - t0,
 	       vslice_igt_outcome(ref->exit), ref->exit);
-	/* Every subtest either side ran, in the instance's order first. */
+	/*
+	 * Every subtest either side ran, in the instance's order first.
+	 * What succeeds on QEMU's own device must succeed on the instance;
+	 * what fails on both proves nothing and is listed by name.
+	 */
 	for (i = 0; i < inst->nsub + ref->nsub; i++) {
 		const char *name = i < inst->nsub ? inst->sub[i].name :
 				   ref->sub[i - inst->nsub].name;
@@ -646,20 +651,33 @@ static void igt_compare(struct __test_metadata *_metadata, const char *test)
 			continue;
 		a = vslice_igt_sub_result(inst, name) ?: "NOT-RUN";
 		b = vslice_igt_sub_result(ref, name) ?: "NOT-RUN";
-		if (strcmp(a, b)) {
-			diff++;
-			TH_LOG("  %s: instance %s, emulated %s  <-- differs",
-			       name, a, b);
+		if (!strcmp(b, "SUCCESS") && strcmp(a, "SUCCESS")) {
+			lost++;
+			TH_LOG("  %s: instance %s, emulated SUCCESS  <-- lost",
+			       name, a);
+		} else if (!strcmp(a, "SUCCESS") && !strcmp(b, "SUCCESS")) {
+			both++;
+		} else if (strcmp(a, b)) {
+			TH_LOG("  %s: instance %s, emulated %s", name, a, b);
 		} else {
-			same++;
-			if (strcmp(a, "SUCCESS"))
-				TH_LOG("  %s: %s on both", name, a);
+			TH_LOG("  %s: %s on both", name, a);
 		}
 	}
-	TH_LOG("%s: %u subtests end the same, %u differ", test, same, diff);
-	EXPECT_STREQ(vslice_igt_outcome(ref->exit),
-		     vslice_igt_outcome(inst->exit));
-	EXPECT_EQ(0, diff);
+	/* a program without subtests is one test of its own */
+	if (!inst->nsub && !ref->nsub && !inst->exit && !ref->exit)
+		both++;
+	TH_LOG("%s: %u subtests succeed on both, %u only on QEMU's device",
+	       test, both, lost);
+	EXPECT_EQ(0, lost);
+	if (!ref->exit)
+		EXPECT_STREQ(vslice_igt_outcome(ref->exit),
+			     vslice_igt_outcome(inst->exit));
+	/* failing the same way as the reference is no pass */
+	if (!lost && !both) {
+		free(inst);
+		free(ref);
+		SKIP(return, "nothing to compare: no subtest succeeds on QEMU's own bochs-display");
+	}
 	free(inst);
 	free(ref);
 }
