@@ -594,6 +594,9 @@ TEST_F_TIMEOUT(display, physical_scanout, SETTLE_TIMEOUT + 300)
 	vslice_ppm_free(&img);
 }
 
+/* Kernel log lines that mean trouble, as dmesg_clean sees them. */
+#define KERNEL_BAD "WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN"
+
 /*
  * igt: run one program in the igt guest, compare with the reference.
  */
@@ -602,9 +605,9 @@ static void igt_compare(struct __test_metadata *_metadata, const char *test)
 	struct vslice_igt_result *inst, *ref;
 	unsigned int i, lost = 0, both = 0;
 	struct vslice_nested g;
-	char path[PATH_MAX], *log;
+	char path[PATH_MAX], *log, *klog;
 	const char *a, *b;
-	off_t start;
+	off_t start, kstart = 0;
 	double t0;
 	int ret, rret;
 
@@ -627,11 +630,24 @@ static void igt_compare(struct __test_metadata *_metadata, const char *test)
 	log = vslice_nested_log(&g, start, NULL);
 	if (ret)
 		vslice_nested_dump(&g, 30);
+	/*
+	 * What the guest's kernel said while the program ran (the console
+	 * is quiet: read the log, and clear it for the next program).
+	 */
+	if (!ret)
+		ret = vslice_nested_cmd(&g, 30, &kstart,
+					"sh dmesg -c | grep -E '%s' ; true",
+					KERNEL_BAD);
+	klog = vslice_nested_log(&g, kstart, NULL);
 	vslice_nested_detach(&g);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("%s did not finish in the guest (%d)", test, ret);
 	}
 	ASSERT_NE(NULL, log);
+	ASSERT_NE(NULL, klog);
+	EXPECT_EQ(NULL, strstr(klog, ": ["))
+		TH_LOG("the guest's kernel complained during %s:\n%s", test, klog);
+	free(klog);
 	vslice_igt_parse(log, test, inst);
 	free(log);
 
