@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -48,8 +49,14 @@
 #define BENCH_OP_BLOCK		(BENCH_OP_LOOPS / BENCH_OP_BLOCKS)
 #define BENCH_CFG_POS		0x0	/* vendor and device ID */
 #define BENCH_BAR2_POS		0x500	/* DISPI ID register */
+#define BENCH_CFG_ID		0x11111234	/* 1234:1111, bochs-display */
+#define BENCH_DISPI_ID5		0xb0c5	/* what the DISPI ID reads */
 #define BENCH_INSTANCES		64
-#define BENCH_CYCLES		40	/* lifecycle cycles of each per round */
+#define BENCH_LC_CYCLES		8	/* lifecycle cycles of each per round */
+#define BENCH_PAGE		4096
+#define BENCH_SCALE_CPUS	2	/* threads of the scaling figures */
+#define BENCH_SCALE_READS	10000	/* reads per thread per sample */
+#define BENCH_SCALE_BLOCK	10	/* reads of one instance in a row */
 #define BENCH_WHY_LEN		256
 
 #define SYS_PCI_DEVICES		"/sys/bus/pci/devices"
@@ -205,24 +212,33 @@ static u64 fd_rw_ns(int fd, u64 off, size_t len, u8 *buf, size_t chunk,
 	return now_ns() - t0;
 }
 
-/* Time of @loops trapped 4-byte reads at @off of the device fd. */
-static u64 read4_loop_ns(int fd, u64 off, unsigned int loops)
+/*
+ * Time of @loops trapped reads of @size bytes (2 or 4) at @off of the
+ * device fd.
+ */
+static u64 read_loop_ns(int fd, u64 off, unsigned int size,
+			unsigned int loops)
 {
 	unsigned int i;
 	u64 t0 = now_ns();
 	u32 v;
 
 	for (i = 0; i < loops; i++)
-		if (pread(fd, &v, sizeof(v), off) != sizeof(v))
-			VSLICE_FAIL("pread of 4 bytes at 0x%llx",
+		if (pread(fd, &v, size, off) != size)
+			VSLICE_FAIL("pread of %u bytes at 0x%llx", size,
 				    (unsigned long long)off);
 	return now_ns() - t0;
 }
 
-/* Cost of one trapped 4-byte read at @off of the device fd, in ns. */
-static double read4_ns(int fd, u64 off)
+/* The value of a @size-byte read at @off of the device fd, or -errno. */
+static long long read_value(int fd, u64 off, unsigned int size)
 {
-	return (double)read4_loop_ns(fd, off, BENCH_OP_LOOPS) / BENCH_OP_LOOPS;
+	u32 v = 0;
+	ssize_t n = pread(fd, &v, size, off);
+
+	if (n != size)
+		return n < 0 ? -errno : -EIO;
+	return v;
 }
 
 /* Busy jiffies of all CPUs so far, from /proc/stat. */
@@ -654,19 +670,32 @@ static void bench_fastpath(struct bench_ctx *ctx)
 		munmap(bw[VFIO_PCI].map, BENCH_VRAM_LEN);
 }
 
-/* The trapped reads measured, in the order of the figures. */
+/*
+ * The trapped reads measured, in the order of the figures.  Each reads a
+ * register that all three subjects implement, at the width they
+ * implement it, and must see @expect: a subject that answers otherwise
+ * (an unhandled access reads zeros or all ones) is not measured doing
+ * the same work, and its figure is left out.  The DISPI registers are
+ * 16 bits wide: mbochs answers only 2-byte accesses to them (others take
+ * its unhandled path), and vslice and QEMU split a 4-byte one in two.
+ */
 static const struct {
 	const char *what;	/* figure stem */
+	const char *reg;	/* what it reads, for messages */
 	bool bar2;		/* in BAR2, else in config space */
 	unsigned int pos;
+	unsigned int size;	/* bytes per read */
+	u32 expect;		/* the value every subject must read */
 } ops[] = {
-	{ "config_read", false, BENCH_CFG_POS },
-	{ "bar2_read", true, BENCH_BAR2_POS },
+	{ "config_read", "config vendor/device ID", false, BENCH_CFG_POS, 4,
+	  BENCH_CFG_ID },
+	{ "bar2_read", "BAR2 DISPI ID", true, BENCH_BAR2_POS, 2,
+	  BENCH_DISPI_ID5 },
 };
 
 /* Turn @turn: BENCH_OP_BLOCK reads of each kind on each subject. */
-static void ops_turn(struct subject **subj, u64 ns[][NR_SUBJ],
-		     unsigned int turn)
+static void ops_turn(struct subject **subj, bool ok[][NR_SUBJ],
+		     u64 ns[][NR_SUBJ], unsigned int turn)
 {
 	unsigned int i, n, o;
 	u64 off;
@@ -674,36 +703,76 @@ static void ops_turn(struct subject **subj, u64 ns[][NR_SUBJ],
 	for (o = 0; o < ARRAY_SIZE(ops); o++) {
 		for (n = 0; n < NR_SUBJ; n++) {
 			i = nth(turn, n, NR_SUBJ);
-			if (!subj[i]->ok)
+			if (!ok[o][i])
 				continue;
 			off = (ops[o].bar2 ? subj[i]->bar2 : subj[i]->cfg) +
 			      ops[o].pos;
-			ns[o][i] += read4_loop_ns(subj[i]->dev.fd, off,
-						  BENCH_OP_BLOCK);
+			ns[o][i] += read_loop_ns(subj[i]->dev.fd, off,
+						 ops[o].size, BENCH_OP_BLOCK);
 		}
 	}
 }
 
 /*
- * Cost of one trapped 4-byte read of config space (offset 0) and of a
- * BAR2 register (the DISPI ID at 0x500), on our instance and on the two
- * peers a user would otherwise pick.
+ * Check that subject @s reads op @o's register as expected.  Return:
+ * true if it does, else false with the reason in @why.
+ */
+static bool op_reads_right(struct subject *s, unsigned int o, char *why,
+			   size_t len)
+{
+	u64 off = (ops[o].bar2 ? s->bar2 : s->cfg) + ops[o].pos;
+	long long v = read_value(s->dev.fd, off, ops[o].size);
+
+	if (v == ops[o].expect)
+		return true;
+	if (v < 0)
+		snprintf(why, len, "%s: %u-byte read of the %s: %s", s->name,
+			 ops[o].size, ops[o].reg, strerror(-v));
+	else
+		snprintf(why, len,
+			 "%s: %u-byte read of the %s gives 0x%llx, not 0x%x",
+			 s->name, ops[o].size, ops[o].reg, v, ops[o].expect);
+	return false;
+}
+
+/*
+ * Cost of one trapped read of config space (4 bytes at offset 0: vendor
+ * and device ID) and of a BAR2 register (2 bytes at 0x500: the DISPI ID),
+ * on our instance and on the two peers a user would otherwise pick.
+ * Every subject's value is checked before and after the rounds.
  */
 static void bench_trapped(struct bench_ctx *ctx)
 {
 	struct samples s[ARRAY_SIZE(ops)][NR_SUBJ] = { 0 };
+	char bad[ARRAY_SIZE(ops)][NR_SUBJ][BENCH_WHY_LEN];
 	u64 ns[ARRAY_SIZE(ops)][NR_SUBJ];
+	bool ok[ARRAY_SIZE(ops)][NR_SUBJ];
 	struct subject *subj[NR_SUBJ];
-	char name[64], why[BENCH_WHY_LEN + 32];
 	unsigned int i, b, k, o;
+	char name[64];
+	u64 off;
 
 	for (i = 0; i < NR_SUBJ; i++) {
 		subj[i] = subject(ctx, i);
-		if (!subj[i]->ok)
-			continue;
-		/* warm up */
-		read4_ns(subj[i]->dev.fd, subj[i]->cfg + BENCH_CFG_POS);
-		read4_ns(subj[i]->dev.fd, subj[i]->bar2 + BENCH_BAR2_POS);
+		for (o = 0; o < ARRAY_SIZE(ops); o++) {
+			snprintf(bad[o][i], BENCH_WHY_LEN, "%s: %s",
+				 subj[i]->name, subj[i]->why);
+			ok[o][i] = subj[i]->ok &&
+				   op_reads_right(subj[i], o, bad[o][i],
+						  BENCH_WHY_LEN);
+			if (subj[i]->ok && !ok[o][i])
+				note("%s", bad[o][i]);
+			/* ours must answer right, or the bench fails */
+			VSLICE_ASSERT(ok[o][i] || i != SUBJ_VSLICE, "%s",
+				      bad[o][i]);
+			if (!ok[o][i])
+				continue;
+			/* warm up */
+			off = (ops[o].bar2 ? subj[i]->bar2 : subj[i]->cfg) +
+			      ops[o].pos;
+			read_loop_ns(subj[i]->dev.fd, off, ops[o].size,
+				     BENCH_OP_LOOPS);
+		}
 	}
 	settle();
 
@@ -714,22 +783,33 @@ static void bench_trapped(struct bench_ctx *ctx)
 	for (k = 0; k < rounds; k++) {
 		memset(ns, 0, sizeof(ns));
 		for (b = 0; b < BENCH_OP_BLOCKS; b++)
-			ops_turn(subj, ns, b);
+			ops_turn(subj, ok, ns, b);
 		for (o = 0; o < ARRAY_SIZE(ops); o++)
 			for (i = 0; i < NR_SUBJ; i++)
-				if (subj[i]->ok)
+				if (ok[o][i])
 					add(&s[o][i], (double)ns[o][i] /
 						      BENCH_OP_LOOPS);
+	}
+	/* Still the same register afterwards. */
+	for (o = 0; o < ARRAY_SIZE(ops); o++) {
+		for (i = 0; i < NR_SUBJ; i++) {
+			if (!ok[o][i] || op_reads_right(subj[i], o, bad[o][i],
+							BENCH_WHY_LEN))
+				continue;
+			VSLICE_ASSERT(i != SUBJ_VSLICE, "%s", bad[o][i]);
+			note("%s", bad[o][i]);
+			ok[o][i] = false;
+		}
 	}
 
 	for (o = 0; o < ARRAY_SIZE(ops); o++) {
 		for (i = 0; i < NR_SUBJ; i++) {
 			snprintf(name, sizeof(name), "%s_%s_ns",
 				 subj[i]->name, ops[o].what);
-			if (subj[i]->ok)
+			if (ok[o][i])
 				fig(name, &s[o][i], "ns");
 			else
-				fig_missing(name, "ns", subj[i]->why);
+				fig_missing(name, "ns", bad[o][i]);
 		}
 		/* Ours over each peer's: below 1 means ours is cheaper. */
 		for (i = 0; i < NR_SUBJ; i++) {
@@ -737,13 +817,10 @@ static void bench_trapped(struct bench_ctx *ctx)
 				continue;
 			snprintf(name, sizeof(name), "%s_ratio_vs_%s",
 				 ops[o].what, subj[i]->name);
-			if (subj[i]->ok) {
+			if (ok[o][i])
 				ratio_fig(name, &s[o][SUBJ_VSLICE], &s[o][i]);
-			} else {
-				snprintf(why, sizeof(why), "%s: %s",
-					 subj[i]->name, subj[i]->why);
-				fig_missing(name, "ratio", why);
-			}
+			else
+				fig_missing(name, "ratio", bad[o][i]);
 		}
 	}
 }
@@ -757,27 +834,134 @@ static void close_devs(struct vslice_dev *dev, unsigned int from,
 		vslice_dev_close(&dev[i]);
 }
 
+/**
+ * struct scale_thread - one CPU's share of the scaling figures
+ * @cpu: the CPU it runs on
+ * @dev: all the instances, open
+ * @cfg: offset of each one's config region
+ * @first: the first instance it reads
+ * @step: the distance to its next one
+ * @nr: how many it reads (in turn)
+ * @start: where all threads wait to start together
+ * @ns: how long its reads took
+ * @why: why it failed, empty if it did not
+ */
+struct scale_thread {
+	unsigned int cpu;
+	struct vslice_dev *dev;
+	const u64 *cfg;
+	unsigned int first, step, nr;
+	pthread_barrier_t *start;
+	u64 ns;
+	char why[BENCH_WHY_LEN];
+};
+
 /*
- * Config-read cost on one vslice-4M instance while all 64 of them (the
- * whole card) are open, each in its own container, against the same with
- * only that one open.  All 64 exist in both cases.
+ * BENCH_SCALE_READS config reads on CPU @t->cpu, BENCH_SCALE_BLOCK at a
+ * time on each of its instances in turn; every block's last value must be
+ * the vendor and device ID.
+ */
+static void *scale_thread_fn(void *arg)
+{
+	struct scale_thread *t = arg;
+	unsigned int done, n = 0, b, d;
+	cpu_set_t cpus;
+	u64 t0;
+	u32 v;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(t->cpu, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+		snprintf(t->why, sizeof(t->why), "pinning to CPU %u: %s",
+			 t->cpu, strerror(errno));
+	pthread_barrier_wait(t->start);
+	t0 = now_ns();
+	for (done = 0; done < BENCH_SCALE_READS && !*t->why;
+	     done += BENCH_SCALE_BLOCK) {
+		d = t->first + n * t->step;
+		for (b = 0; b < BENCH_SCALE_BLOCK; b++) {
+			if (pread(t->dev[d].fd, &v, sizeof(v), t->cfg[d] +
+				  BENCH_CFG_POS) != sizeof(v))
+				v = 0;
+		}
+		if (v != BENCH_CFG_ID)
+			snprintf(t->why, sizeof(t->why),
+				 "instance %u read 0x%x as its ID", d, v);
+		n = (n + 1) % t->nr;
+	}
+	t->ns = now_ns() - t0;
+	return NULL;
+}
+
+/*
+ * One sample: a thread on each CPU, both started at once; @all: the two
+ * share out all 64 instances (even ones and odd ones), else both read
+ * instance 0.  A read that fails or reads a wrong ID fails the bench.
+ * Return: ns per read, the mean over the threads.
+ */
+static double scale_sample(struct vslice_dev *dev, const u64 *cfg, bool all)
+{
+	struct scale_thread t[BENCH_SCALE_CPUS] = { 0 };
+	pthread_barrier_t start;
+	pthread_t tid[BENCH_SCALE_CPUS];
+	unsigned int i, nt = 0;
+	double sum = 0;
+	int ret = 0;
+
+	pthread_barrier_init(&start, NULL, BENCH_SCALE_CPUS);
+	for (i = 0; i < BENCH_SCALE_CPUS; i++) {
+		t[i] = (struct scale_thread) {
+			.cpu = i, .dev = dev, .cfg = cfg, .start = &start,
+			.first = all ? i : 0,
+			.step = all ? BENCH_SCALE_CPUS : 0,
+			.nr = all ? BENCH_INSTANCES / BENCH_SCALE_CPUS : 1,
+		};
+		ret = pthread_create(&tid[i], NULL, scale_thread_fn, &t[i]);
+		if (ret)
+			break;
+		nt++;
+	}
+	/* Without all the threads the others would wait forever. */
+	VSLICE_ASSERT(!ret, "starting a thread: %s", strerror(ret));
+	for (i = 0; i < nt; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&start);
+	for (i = 0; i < nt; i++) {
+		VSLICE_ASSERT(!*t[i].why, "scaling: CPU %u: %s", i, t[i].why);
+		sum += (double)t[i].ns / BENCH_SCALE_READS;
+	}
+	return sum / nt;
+}
+
+/*
+ * Scaling: the cost of a config read while all 64 vslice-4M instances
+ * (the whole card) are busy at once, against the same reads on one
+ * instance.  All 64 are created and open (each in its own container) in
+ * both cases; a thread pinned to each CPU reads, both at the same time:
+ * in the 64 case each reads 32 instances in turn (BENCH_SCALE_BLOCK reads
+ * each), in the 1 case both read instance 0.
  */
 static void bench_scaling(struct bench_ctx *ctx)
 {
 	static struct vslice_dev dev[BENCH_INSTANCES];
+	static u64 cfg[BENCH_INSTANCES];
 	struct samples one = { .n = 0 }, all = { .n = 0 };
-	struct vfio_region_info cfg;
-	unsigned int i, k;
-	char why[BENCH_WHY_LEN];
+	struct vfio_region_info info;
+	unsigned int i, k, j;
+	char why[BENCH_WHY_LEN] = "";
 	long long avail;
 	int ret = 0;
-	u64 pos;
 
 	for (i = 0; i < BENCH_INSTANCES; i++)
 		vslice_dev_init(&dev[i]);
 	/* The card must be empty: our 16M instance goes first. */
 	subject_put(&ctx->subj[SUBJ_VSLICE]);
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < BENCH_SCALE_CPUS) {
+		snprintf(why, sizeof(why), "fewer than %d CPUs online",
+			 BENCH_SCALE_CPUS);
+		goto missing;
+	}
 	avail = vslice_type_available(ctx->parent, "vslice-4M");
 	if (avail < BENCH_INSTANCES) {
 		snprintf(why, sizeof(why),
@@ -785,43 +969,35 @@ static void bench_scaling(struct bench_ctx *ctx)
 			 avail);
 		goto missing;
 	}
-	for (i = 0; i < BENCH_INSTANCES && !ret; i++)
+	for (i = 0; i < BENCH_INSTANCES && !ret; i++) {
 		ret = vslice_create(ctx->parent, "vslice-4M", dev[i].uuid);
-	if (!ret)
-		ret = vslice_dev_open(&dev[0], dev[0].uuid);
-	if (!ret)
-		ret = region_info(dev[0].fd, VFIO_PCI_CONFIG_REGION_INDEX,
-				  &cfg);
+		if (!ret)
+			ret = vslice_dev_open(&dev[i], dev[i].uuid);
+		if (!ret)
+			ret = region_info(dev[i].fd,
+					  VFIO_PCI_CONFIG_REGION_INDEX, &info);
+		cfg[i] = info.offset;
+	}
 	if (ret) {
-		snprintf(why, sizeof(why), "setting up %d instances: %s",
-			 BENCH_INSTANCES, strerror(-ret));
+		snprintf(why, sizeof(why), "setting up instance %u of %d: %s",
+			 i, BENCH_INSTANCES, strerror(-ret));
 		goto missing;
 	}
-	pos = cfg.offset + BENCH_CFG_POS;
-	read4_ns(dev[0].fd, pos);	/* warm up */
+	scale_sample(dev, cfg, true);	/* warm up */
+	scale_sample(dev, cfg, false);
 	settle();
 
-	/* Alone first in even rounds, after the others in odd ones. */
+	/* One first in even rounds, all first in odd ones. */
 	for (k = 0; k < rounds; k++) {
-		if (!(k % 2))
-			add(&one, read4_ns(dev[0].fd, pos));
-		for (i = 1; i < BENCH_INSTANCES && !ret; i++)
-			ret = vslice_dev_open(&dev[i], dev[i].uuid);
-		if (ret) {
-			snprintf(why, sizeof(why), "opening instance %u: %s",
-				 i - 1, strerror(-ret));
-			close_devs(dev, 1, i);
-			break;
+		for (j = 0; j < 2; j++) {
+			bool many = (k + j) % 2;
+
+			add(many ? &all : &one,
+			    scale_sample(dev, cfg, many));
 		}
-		add(&all, read4_ns(dev[0].fd, pos));
-		close_devs(dev, 1, BENCH_INSTANCES);
-		if (k % 2)
-			add(&one, read4_ns(dev[0].fd, pos));
 	}
-	vslice_dev_close(&dev[0]);
+	close_devs(dev, 0, BENCH_INSTANCES);
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
-	if (ret)
-		goto missing;
 	fig("scaling_config_read_1_ns", &one, "ns");
 	fig("scaling_config_read_64_ns", &all, "ns");
 	ratio_fig("scaling_64_vs_1", &all, &one);
@@ -859,19 +1035,21 @@ static int instance_mapped(struct bench_ctx *ctx, const char *type,
 }
 
 /*
- * Density: how many vslice-4M instances are created, opened (each in its
- * own container) and mapped whole at once, each slice written through
- * its mapping with its own pattern; then every pattern is checked, so an
- * instance counts only if it kept its own bytes.  The card has 256 MiB:
- * the goal is all 64.
+ * Density: how many vslice-4M instances are open (each in its own
+ * container) and mapped whole at once.  All are created, opened and
+ * mapped first; then every slice is written through its mapping with its
+ * own pattern; then every slice is read back through its mapping.  The
+ * card has 256 MiB: the goal is all 64.  An instance whose bytes are not
+ * all its own fails the bench.
  */
 static void bench_density(struct bench_ctx *ctx)
 {
 	static struct vslice_dev dev[BENCH_INSTANCES];
 	static u8 *map[BENCH_INSTANCES];
 	const size_t len = 4 * VSLICE_MIB;
-	unsigned int i, n = 0, good = 0;
+	unsigned int i, n = 0, bad = 0;
 	char why[BENCH_WHY_LEN] = "";
+	long long at;
 	int ret = 0;
 
 	subject_put(&ctx->subj[SUBJ_VSLICE]);
@@ -887,15 +1065,22 @@ static void bench_density(struct bench_ctx *ctx)
 				 strerror(-ret));
 			break;
 		}
-		vslice_fill(map[n], len, n + 1);
 	}
-	for (i = 0; i < n; i++)
-		good += vslice_check(map[i], len, i + 1) < 0;
 	if (*why)
 		note("density: stopped at %s", why);
-	note("density: %u of %u mapped instances kept their own bytes", good,
-	     n);
-	printf("density_4mib_instances %u instances\n", good);
+	for (i = 0; i < n; i++)
+		vslice_fill(map[i], len, i + 1);
+	for (i = 0; i < n; i++) {
+		at = vslice_check(map[i], len, i + 1);
+		if (at < 0)
+			continue;
+		note("density: instance %u (%s) differs from its pattern at 0x%llx",
+		     i + 1, dev[i].uuid, at);
+		bad++;
+	}
+	note("density: %u of %u instances mapped at once, %u lost bytes", n,
+	     BENCH_INSTANCES, bad);
+	printf("density_4mib_instances %u instances\n", n - bad);
 	fflush(stdout);
 	for (i = 0; i < BENCH_INSTANCES; i++) {
 		if (map[i] != MAP_FAILED)
@@ -903,83 +1088,173 @@ static void bench_density(struct bench_ctx *ctx)
 		vslice_dev_close(&dev[i]);
 	}
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+	VSLICE_ASSERT(!bad, "density: %u instances lost their bytes", bad);
 }
 
-/* One create, open, close and remove of a @type instance on @sysdev. */
-static int lifecycle_once(const char *sysdev, const char *type, u64 *ns)
+/**
+ * struct lc_side - one side of the lifecycle figure
+ * @sysdev: the mdev parent's sysfs directory
+ * @type: the 16 MiB type
+ * @pvram: the vslice parent's VRAM (resource0), where the side's scrub
+ *	   is watched; NULL for a side that owes none after remove
+ * @ns: time of this round's cycles so far
+ */
+struct lc_side {
+	char sysdev[PATH_MAX];
+	char type[64];
+	const u8 *pvram;
+	u64 ns;
+};
+
+/* Until every page of the slice at @off reads zero again; 0 or -errno. */
+static int lifecycle_wait_scrub(const u8 *pvram, u64 off, size_t len)
 {
-	struct vslice_dev dev;
+	const u64 t0 = now_ns();
+	size_t pg;
+
+	for (pg = 0; pg < len; ) {
+		if (!__atomic_load_n((const u64 *)(pvram + off + pg),
+				     __ATOMIC_RELAXED)) {
+			pg += BENCH_PAGE;
+			continue;
+		}
+		if (now_ns() - t0 > 10000000000ULL)
+			return -ETIMEDOUT;
+		sched_yield();	/* let the scrub worker run */
+	}
+	return 0;
+}
+
+/*
+ * One lifecycle of a 16 MiB instance of side @lc, as a tenant that uses
+ * its VRAM would live it: create, open, map BAR0, check that every page
+ * reads zero and write a word into it, unmap, close, remove; then, for
+ * a side that clears released VRAM after remove (vslice, whose scrub
+ * worker clears the whole slice), until the slice reads zero again.  The
+ * other side (mbochs) allocates each page zeroed when it is first
+ * touched, within the cycle, and frees it on close.  Adds the time to
+ * @lc->ns, but not that of reading vslice's vram_offset from sysfs.
+ * Return: 0 or -errno (-EBADMSG: a fresh instance held data).
+ */
+static int lifecycle_once(struct lc_side *lc)
+{
+	const size_t len = BENCH_VRAM_LEN;
+	struct vfio_region_info bar0;
+	long long off = 0;
 	char path[PATH_MAX];
-	u64 t0 = now_ns();
+	struct vslice_dev dev;
+	u64 t0, t1 = 0, t2 = 0;
+	u8 *map = MAP_FAILED;
+	size_t pg;
 	int ret;
 
-	ret = vslice_mdev_create(sysdev, type, dev.uuid);
+	vslice_dev_init(&dev);
+	t0 = now_ns();
+	ret = vslice_mdev_create(lc->sysdev, lc->type, dev.uuid);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s", dev.uuid);
 	ret = vslice_vfio_open(&dev, path, dev.uuid);
+	if (!ret)
+		ret = region_info(dev.fd, VFIO_PCI_BAR0_REGION_INDEX, &bar0);
+	if (!ret) {
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   dev.fd, bar0.offset);
+		if (map == MAP_FAILED)
+			ret = -errno;
+	}
+	for (pg = 0; !ret && pg < len; pg += BENCH_PAGE) {
+		u64 *q = (u64 *)(map + pg);
+
+		if (__atomic_load_n(q, __ATOMIC_RELAXED)) {
+			note("lifecycle: a fresh %s instance holds data at 0x%zx",
+			     lc->type, pg);
+			ret = -EBADMSG;
+		}
+		__atomic_store_n(q, ~0ULL, __ATOMIC_RELAXED);
+	}
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	if (lc->pvram && !ret) {
+		t1 = now_ns();
+		off = vslice_inst_attr_ll(dev.uuid, "vram_offset");
+		t2 = now_ns();
+		if (off < 0)
+			ret = off;
+	}
 	vslice_dev_close(&dev);
-	if (!vslice_remove(dev.uuid) && !ret)
-		*ns += now_ns() - t0;
-	else if (!ret)
+	if (vslice_remove(dev.uuid) && !ret)
 		ret = -EIO;
+	if (lc->pvram && !ret)
+		ret = lifecycle_wait_scrub(lc->pvram, off, len);
+	if (!ret)
+		lc->ns += now_ns() - t0 - (t2 - t1);
 	return ret;
 }
 
 /*
- * Lifecycle: the create+open+close+remove cycle of a vslice-16M instance
- * against one of mbochs's 16 MiB type, taking turns (BENCH_CYCLES of each
- * per round, in alternating order).
+ * Lifecycle: the cycle of lifecycle_once() for a vslice-16M instance
+ * against one of mbochs's 16 MiB type, taking turns (BENCH_LC_CYCLES of
+ * each per round, in alternating order).  Both sides hand every tenant
+ * 16 MiB that reads zero and clear the 16 MiB it wrote within the cycle.
  */
 static void bench_lifecycle(struct bench_ctx *ctx)
 {
 	struct samples ours = { .n = 0 }, peer = { .n = 0 };
-	char parent[PATH_MAX], mtype[64], why[BENCH_WHY_LEN];
+	struct lc_side lc[2] = { 0 };
+	char why[BENCH_WHY_LEN];
 	struct subject *m = subject(ctx, SUBJ_MBOCHS);
-	unsigned int k, c;
+	size_t pvram_len = 0;
+	unsigned int k, c, i, j;
 	bool have_peer;
-	int ret = 0;
-	u64 ns[2];
+	u8 *pvram;
+	int ret;
 
 	subject_put(&ctx->subj[SUBJ_VSLICE]);
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
 	snprintf(why, sizeof(why), "mbochs: %s", m->why);
-	have_peer = m->ok && mbochs_type("-medium", mtype, sizeof(mtype));
+	have_peer = m->ok && mbochs_type("-medium", lc[1].type,
+					 sizeof(lc[1].type));
 	subject_put(m);
-	snprintf(parent, sizeof(parent), SYS_PCI_DEVICES "/%s", ctx->parent);
-	for (c = 0; c < 2 && !ret; c++) {	/* warm up */
-		ret = lifecycle_once(parent, "vslice-16M", &ns[0]);
-		if (!ret && have_peer)
-			ret = lifecycle_once(SYS_MBOCHS, mtype, &ns[1]);
-	}
-	for (k = 0; k < rounds && !ret; k++) {
-		ns[0] = 0;
-		ns[1] = 0;
-		for (c = 0; c < BENCH_CYCLES && !ret; c++) {
-			bool peer_first = (k + c) % 2;
-
-			if (have_peer && peer_first)
-				ret = lifecycle_once(SYS_MBOCHS, mtype, &ns[1]);
-			if (!ret)
-				ret = lifecycle_once(parent, "vslice-16M",
-						     &ns[0]);
-			if (!ret && have_peer && !peer_first)
-				ret = lifecycle_once(SYS_MBOCHS, mtype, &ns[1]);
+	pvram = vslice_map_parent_vram(ctx->parent, &pvram_len);
+	snprintf(lc[0].sysdev, sizeof(lc[0].sysdev), SYS_PCI_DEVICES "/%s",
+		 ctx->parent);
+	snprintf(lc[0].type, sizeof(lc[0].type), "vslice-16M");
+	lc[0].pvram = pvram;
+	snprintf(lc[1].sysdev, sizeof(lc[1].sysdev), SYS_MBOCHS);
+	for (k = 0; k < rounds + 1; k++) {	/* round 0 warms up */
+		lc[0].ns = 0;
+		lc[1].ns = 0;
+		for (c = 0; c < BENCH_LC_CYCLES; c++) {
+			for (j = 0; j < 2; j++) {
+				i = (k + c) % 2 ? 1 - j : j;
+				if (i == 1 && !have_peer)
+					continue;
+				ret = lifecycle_once(&lc[i]);
+				/* ours must not fail; the peer is left out */
+				VSLICE_ASSERT(!ret || i, "lifecycle: %s",
+					      strerror(-ret));
+				if (ret) {
+					snprintf(why, sizeof(why),
+						 "mbochs: a cycle failed: %s",
+						 strerror(-ret));
+					note("%s; measuring vslice alone", why);
+					have_peer = false;
+					ours.n = 0;
+					k = 0;
+				}
+			}
 		}
-		if (ret)
-			break;
-		add(&ours, ns[0] / 1e3 / BENCH_CYCLES);
+		if (!k) {
+			settle();
+			continue;
+		}
+		add(&ours, lc[0].ns / 1e3 / BENCH_LC_CYCLES);
 		if (have_peer)
-			add(&peer, ns[1] / 1e3 / BENCH_CYCLES);
+			add(&peer, lc[1].ns / 1e3 / BENCH_LC_CYCLES);
 	}
-	if (ret) {
-		snprintf(why, sizeof(why), "a cycle failed: %s",
-			 strerror(-ret));
-		fig_missing("lifecycle_vslice_us", "us", why);
-		have_peer = false;
-	} else {
-		fig("lifecycle_vslice_us", &ours, "us");
-	}
+	munmap(pvram, pvram_len);
+	fig("lifecycle_vslice_us", &ours, "us");
 	if (have_peer) {
 		fig("lifecycle_mbochs_us", &peer, "us");
 		ratio_fig("lifecycle_ratio_vs_mbochs", &ours, &peer);
