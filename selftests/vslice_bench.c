@@ -894,12 +894,13 @@ static void *scale_thread_fn(void *arg)
 }
 
 /*
- * One sample: a thread on each CPU, both started at once; @all: the two
- * share out all 64 instances (even ones and odd ones), else both read
- * instance 0.  A read that fails or reads a wrong ID fails the bench.
- * Return: ns per read, the mean over the threads.
+ * One sample: a thread on each CPU, both started at once, reading @nr
+ * instances: 1 (both read instance 0), 2 (one each) or 64 (each reads its
+ * 32 in turn, even and odd).  A read that fails or reads a wrong ID
+ * fails the bench.  Return: ns per read, the mean over the threads.
  */
-static double scale_sample(struct vslice_dev *dev, const u64 *cfg, bool all)
+static double scale_sample(struct vslice_dev *dev, const u64 *cfg,
+			   unsigned int nr)
 {
 	struct scale_thread t[BENCH_SCALE_CPUS] = { 0 };
 	pthread_barrier_t start;
@@ -912,9 +913,8 @@ static double scale_sample(struct vslice_dev *dev, const u64 *cfg, bool all)
 	for (i = 0; i < BENCH_SCALE_CPUS; i++) {
 		t[i] = (struct scale_thread) {
 			.cpu = i, .dev = dev, .cfg = cfg, .start = &start,
-			.first = all ? i : 0,
-			.step = all ? BENCH_SCALE_CPUS : 0,
-			.nr = all ? BENCH_INSTANCES / BENCH_SCALE_CPUS : 1,
+			.first = i % nr, .step = BENCH_SCALE_CPUS,
+			.nr = nr < BENCH_SCALE_CPUS ? 1 : nr / BENCH_SCALE_CPUS,
 		};
 		ret = pthread_create(&tid[i], NULL, scale_thread_fn, &t[i]);
 		if (ret)
@@ -936,16 +936,21 @@ static double scale_sample(struct vslice_dev *dev, const u64 *cfg, bool all)
 /*
  * Scaling: the cost of a config read while all 64 vslice-4M instances
  * (the whole card) are busy at once, against the same reads on one
- * instance.  All 64 are created and open (each in its own container) in
- * both cases; a thread pinned to each CPU reads, both at the same time:
- * in the 64 case each reads 32 instances in turn (BENCH_SCALE_BLOCK reads
- * each), in the 1 case both read instance 0.
+ * instance and on two.  All 64 are created and open (each in its own
+ * container) in every case; a thread pinned to each CPU reads, both at
+ * the same time (see scale_sample()), the three cases taking turns.
  */
 static void bench_scaling(struct bench_ctx *ctx)
 {
 	static struct vslice_dev dev[BENCH_INSTANCES];
+	static const unsigned int nr[] = { 1, BENCH_SCALE_CPUS,
+					   BENCH_INSTANCES };
+	static const char * const name[] = {
+		"scaling_config_read_1_ns", "scaling_config_read_2_ns",
+		"scaling_config_read_64_ns",
+	};
 	static u64 cfg[BENCH_INSTANCES];
-	struct samples one = { .n = 0 }, all = { .n = 0 };
+	struct samples s[ARRAY_SIZE(nr)] = { 0 };
 	struct vfio_region_info info;
 	unsigned int i, k, j;
 	char why[BENCH_WHY_LEN] = "";
@@ -983,32 +988,32 @@ static void bench_scaling(struct bench_ctx *ctx)
 			 i, BENCH_INSTANCES, strerror(-ret));
 		goto missing;
 	}
-	scale_sample(dev, cfg, true);	/* warm up */
-	scale_sample(dev, cfg, false);
+	for (j = 0; j < ARRAY_SIZE(nr); j++)	/* warm up */
+		scale_sample(dev, cfg, nr[j]);
 	settle();
 
-	/* One first in even rounds, all first in odd ones. */
+	/* Taking turns, in reverse order every other round. */
 	for (k = 0; k < rounds; k++) {
-		for (j = 0; j < 2; j++) {
-			bool many = (k + j) % 2;
-
-			add(many ? &all : &one,
-			    scale_sample(dev, cfg, many));
+		for (j = 0; j < ARRAY_SIZE(nr); j++) {
+			i = nth(k, j, ARRAY_SIZE(nr));
+			add(&s[i], scale_sample(dev, cfg, nr[i]));
 		}
 	}
 	close_devs(dev, 0, BENCH_INSTANCES);
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
-	fig("scaling_config_read_1_ns", &one, "ns");
-	fig("scaling_config_read_64_ns", &all, "ns");
-	ratio_fig("scaling_64_vs_1", &all, &one);
+	for (j = 0; j < ARRAY_SIZE(nr); j++)
+		fig(name[j], &s[j], "ns");
+	ratio_fig("scaling_64_vs_1", &s[2], &s[0]);
+	ratio_fig("scaling_64_vs_2", &s[2], &s[1]);
 	return;
 
 missing:
 	close_devs(dev, 0, BENCH_INSTANCES);
 	vslice_remove_all(ctx->parent);
-	fig_missing("scaling_config_read_1_ns", "ns", why);
-	fig_missing("scaling_config_read_64_ns", "ns", why);
+	for (j = 0; j < ARRAY_SIZE(nr); j++)
+		fig_missing(name[j], "ns", why);
 	fig_missing("scaling_64_vs_1", "ratio", why);
+	fig_missing("scaling_64_vs_2", "ratio", why);
 }
 
 /*
