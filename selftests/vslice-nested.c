@@ -2,12 +2,6 @@
 /*
  * vslice-nested: nested guests outside the test harness.
  *
- *   vslice-nested igt-ref GUESTDIR IGTROOT OUT
- *	On the host: boot the nested guest of GUESTDIR (vmlinuz,
- *	initrd.img) on QEMU's own bochs-display, sized as the instance the
- *	tests use, run the igt programs of igt_tests.h from IGTROOT and write
- *	their results to OUT (the reference nested_test compares with).
- *
  *   vslice-nested demo GUESTDIR OUT.ppm
  *	In the test VM (the host's root at $VSLICE_NESTED_ROOT, default
  *	/host): create an instance, boot the nested guest on it with
@@ -31,13 +25,9 @@
 
 #include "lib/vslice.h"
 #include "lib/nested.h"
-#include "lib/igt.h"
-#include "igt_tests.h"
 
 #define INSTANCE_TYPE	"vslice-4M"	/* as nested_test */
-#define EMULATED_DEVICE	"bochs-display,vgamem=4M"	/* the same VRAM */
 #define BOOT_TIMEOUT	600
-#define IGT_TIMEOUT	480
 
 static double now_s(void)
 {
@@ -88,68 +78,6 @@ static void facts(const struct vslice_nested *g, off_t from, const char *what)
 			printf("  guest: %s\n", s + strlen(VSLICE_NESTED_TAG));
 	}
 	free(log);
-}
-
-static int igt_ref(const char *guestdir, const char *igt_root,
-		   const char *out)
-{
-	struct vslice_nested_opts o = {
-		.device = EMULATED_DEVICE,
-		.share = igt_root,
-	};
-	struct vslice_igt_result *r = calloc(1, sizeof(*r));
-	char dir[] = "/tmp/vslice-igt-ref.XXXXXX", tmp[PATH_MAX];
-	struct vslice_nested g;
-	unsigned int i;
-	off_t start;
-	char *log;
-	FILE *f;
-	int ret;
-
-	if (!r || !mkdtemp(dir))
-		return 1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
-	f = fopen(tmp, "w");
-	if (!f) {
-		perror(tmp);
-		return 1;
-	}
-	ret = boot(&g, dir, &o, guestdir);
-	if (ret)
-		goto out;
-	facts(&g, 0, "device");
-	facts(&g, 0, "connector");
-	facts(&g, 0, "fb0");
-	fprintf(f, "# igt on QEMU's %s\n", EMULATED_DEVICE);
-	for (i = 0; i < ARRAY_SIZE(vslice_igt_tests); i++) {
-		double t0 = now_s();
-
-		ret = vslice_nested_cmd(&g, IGT_TIMEOUT, &start, "igt %s",
-					vslice_igt_tests[i]);
-		log = vslice_nested_log(&g, start, NULL);
-		vslice_igt_parse(log ? log : "", vslice_igt_tests[i], r);
-		free(log);
-		if (ret) {
-			fprintf(stderr, "%s did not finish: %s\n",
-				vslice_igt_tests[i], strerror(-ret));
-			vslice_nested_dump(&g, 20);
-			break;
-		}
-		vslice_igt_write(f, r);
-		printf("  %-20s %-5s exit %3d, %3u subtests, %.0f s\n",
-		       vslice_igt_tests[i], vslice_igt_outcome(r->exit), r->exit,
-		       r->nsub, now_s() - t0);
-		fflush(stdout);
-	}
-out:
-	vslice_nested_stop(&g, 30);
-	vslice_nested_clean(&g);
-	fclose(f);
-	if (ret) {
-		unlink(tmp);
-		return 1;
-	}
-	return rename(tmp, out) ? 1 : 0;
 }
 
 static int copy_file(const char *from, const char *to)
@@ -268,15 +196,12 @@ int main(int argc, char **argv)
 {
 	/* A guest whose starter died would be ours to reap. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (argc == 5 && !strcmp(argv[1], "igt-ref"))
-		return igt_ref(argv[2], argv[3], argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "demo"))
 		return show(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "screendump"))
 		return outer_screendump(argv[2], argv[3]);
 	fprintf(stderr,
-		"usage: %s igt-ref GUESTDIR IGTROOT OUT\n"
-		"       %s demo GUESTDIR OUT.ppm\n"
-		"       %s screendump DIR OUT.ppm\n", argv[0], argv[0], argv[0]);
+		"usage: %s demo GUESTDIR OUT.ppm\n"
+		"       %s screendump DIR OUT.ppm\n", argv[0], argv[0]);
 	return 2;
 }

@@ -921,6 +921,46 @@ int vslice_nested_boot_wait(const struct vslice_nested *g,
 }
 
 /**
+ * vslice_nested_reference_boot() - does this guest boot on QEMU's device?
+ * @opts: the guest as it was started on an instance
+ * @timeout_s: how long each boot may take
+ *
+ * A guest whose kernel died before its userspace on two boots on an
+ * instance may have met two-level emulation's flake, or vslice: the window
+ * includes the kernel's probing of the instance's emulated config space.
+ * Boot the same guest, the same way, on VSLICE_NESTED_REFERENCE_DEVICE in
+ * place of @opts->device, up to twice, as the instance had.  Each boot is
+ * stopped and its work directory removed.
+ *
+ * Return: 0 if the reference reached userspace; -EAGAIN if its kernel died
+ * before userspace on both boots, as on the instance; another -errno if
+ * it could not be booted.
+ */
+int vslice_nested_reference_boot(const struct vslice_nested_opts *opts,
+				 unsigned int timeout_s)
+{
+	struct vslice_nested_opts o = *opts;
+	char dir[] = "/tmp/vslice-reference.XXXXXX";
+	struct vslice_nested g;
+	int ret = -EAGAIN, tries;
+
+	o.device = VSLICE_NESTED_REFERENCE_DEVICE;
+	for (tries = 0; tries < 2 && ret == -EAGAIN; tries++) {
+		if (!mkdtemp(dir))
+			return -errno;
+		fprintf(stderr, "# reference boot %d on QEMU's %s\n", tries + 1,
+			o.device);
+		ret = vslice_nested_start(&g, dir, &o);
+		if (!ret)
+			ret = vslice_nested_boot_wait(&g, timeout_s);
+		vslice_nested_stop(&g, 30);
+		vslice_nested_clean(&g);
+		memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+	}
+	return ret;
+}
+
+/**
  * vslice_nested_wait() - wait for a line on the guest's serial log
  * @g: guest
  * @from: byte offset to search from (0: the whole log)
