@@ -14,9 +14,20 @@
 #include "compat.h"
 #include "private.h"
 
-/*
- * The config region: trapped, never mapped, served from struct
- * vslice_cfg.  Reads take no lock: they retry if a write raced them.
+/**
+ * vslice_core_cfg_rw() - access the config region
+ * @cdev: device
+ * @r: its config region
+ * @buf: kernel buffer, @count bytes
+ * @pos: offset in config space, checked against the region by the caller
+ * @count: bytes to move, within the region
+ * @write: store @buf rather than load into it
+ *
+ * The config region is trapped, never mapped, and served from struct
+ * vslice_cfg: writes go through its masks under the device's lock; reads
+ * take no lock and retry if a write raced them.
+ *
+ * Return: 0.
  */
 int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
 		       const struct vslice_region *r, void *buf, u64 pos,

@@ -365,7 +365,7 @@ int vslice_region_mmap(struct vslice_core_dev *cdev,
  *
  * Trapped accesses and new mappings use the new base at once; existing
  * mappings keep showing what they mapped (the model makes sure its user
- * maps again, see the display regions of mdev/bochs.c).
+ * maps again, see the display regions of mdev/display.c).
  */
 void vslice_core_set_base_locked(struct vslice_core_dev *cdev,
 				 unsigned int index, u64 base)
@@ -397,6 +397,21 @@ static u64 vslice_region_window(struct vslice_core_dev *cdev,
 	return at;
 }
 
+/**
+ * vslice_region_iomem_rw() - trapped access to a device-memory window
+ * @cdev: device
+ * @r: a region served by &vslice_region_iomem_ops
+ * @buf: kernel buffer, @count bytes
+ * @pos: offset in the region, checked against its size by the caller
+ * @count: bytes to move
+ * @write: store @buf rather than load into it
+ *
+ * Moves the bytes between @buf and the device memory behind the window at
+ * its current base.  The part of the window past the memory that backs it
+ * reads as zeros and drops writes.
+ *
+ * Return: 0.
+ */
 int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
 			   const struct vslice_region *r, void *buf, u64 pos,
 			   size_t count, bool write)
