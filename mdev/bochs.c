@@ -242,17 +242,6 @@ static const struct vslice_region_ops vslice_bochs_mmio_ops = {
 };
 
 /**
- * vslice_bochs_module_init() - one-time setup of the model
- *
- * The register file is what a guest driver polls: let the core call it
- * directly.
- */
-void vslice_bochs_module_init(void)
-{
-	vslice_core_set_hot_region(&vslice_bochs_mmio_ops);
-}
-
-/**
  * vslice_bochs_reset() - model @reset op
  * @cdev: instance
  *
@@ -264,7 +253,7 @@ static void vslice_bochs_reset(struct vslice_core_dev *cdev)
 {
 	struct vslice_inst *inst = vslice_inst_from_core(cdev);
 
-	lockdep_assert_held(&cdev->lock);
+	vslice_core_assert_held(cdev);
 	memset(&inst->regs, 0, sizeof(inst->regs));
 	inst->regs.vga_att_index = true;
 	vslice_scanout_update_locked(inst);
@@ -308,7 +297,7 @@ static void vslice_bochs_mig_save(struct vslice_core_dev *cdev, void *blob)
 	struct vslice_bochs_mig *m = blob;
 	unsigned int i;
 
-	lockdep_assert_held(&cdev->lock);
+	vslice_core_assert_held(cdev);
 	memset(m, 0, sizeof(*m));
 	for (i = 0; i < VSLICE_DISPI_NR_REGS; i++)
 		m->dispi[i] = cpu_to_le16(inst->regs.dispi[i]);
@@ -336,7 +325,7 @@ static int vslice_bochs_mig_load(struct vslice_core_dev *cdev,
 	u32 link = le32_to_cpu(m->link_state);
 	unsigned int i;
 
-	lockdep_assert_held(&cdev->lock);
+	vslice_core_assert_held(cdev);
 	if (m->big_endian_fb > 1 || m->vga_att_index > 1 || m->blanked > 1 ||
 	    m->reserved || le32_to_cpu(m->edid_size) > sizeof(m->edid) ||
 	    (link != VFIO_DEVICE_GFX_LINK_STATE_UP &&

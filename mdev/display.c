@@ -46,7 +46,7 @@ enum vslice_scanout vslice_display_mode_locked(struct vslice_inst *inst,
 	const u16 *dispi = inst->regs.dispi;
 	u32 bytepp, virt_width;
 
-	lockdep_assert_held(&inst->core.lock);
+	vslice_core_assert_held(&inst->core);
 
 	if (!(dispi[VSLICE_DISPI_ENABLE] & VSLICE_DISPI_ENABLED))
 		return VSLICE_SCANOUT_OFF;
@@ -101,9 +101,9 @@ ssize_t vslice_display_mode_show(struct vslice_inst *inst, char *buf)
 	enum vslice_scanout state;
 	struct vslice_mode mode;
 
-	mutex_lock(&inst->core.lock);
+	vslice_core_lock(&inst->core);
 	state = vslice_display_mode_locked(inst, &mode);
-	mutex_unlock(&inst->core.lock);
+	vslice_core_unlock(&inst->core);
 
 	if (state != VSLICE_SCANOUT_ON)
 		return sysfs_emit(buf, "%s\n", states[state]);
@@ -136,24 +136,22 @@ int vslice_display_query_plane(struct vslice_core_dev *cdev,
 	if (plane->drm_plane_type == VSLICE_DRM_PLANE_CURSOR)
 		return 0;
 
-	mutex_lock(&cdev->lock);
+	vslice_core_lock(cdev);
 	if (vslice_display_mode_locked(inst, &mode) != VSLICE_SCANOUT_ON ||
 	    !PAGE_ALIGNED(mode.offset)) {
-		mutex_unlock(&cdev->lock);
+		vslice_core_unlock(cdev);
 		return 0;
 	}
 
 	index = inst->mon.display;
-	if (cdev->regions[index].base != mode.offset) {
-		/* the window moves: a change lockless readers must see */
-		write_seqcount_begin(&cdev->seq);
+	if (vslice_core_base_locked(cdev, index) != mode.offset) {
+		/* the window moves: the other one starts at the scanout */
 		index = index == VSLICE_REGION_DISPLAY ?
 			VSLICE_REGION_DISPLAY + 1 : VSLICE_REGION_DISPLAY;
 		vslice_core_set_base_locked(cdev, index, mode.offset);
 		inst->mon.display = index;
-		write_seqcount_end(&cdev->seq);
 	}
-	mutex_unlock(&cdev->lock);
+	vslice_core_unlock(cdev);
 
 	plane->drm_format = mode.format;
 	plane->width = mode.width;
@@ -260,7 +258,7 @@ void vslice_display_open_locked(struct vslice_inst *inst)
 	struct vfio_region_gfx_edid *regs = &inst->mon.regs;
 	u32 serial;
 
-	lockdep_assert_held(&inst->core.lock);
+	vslice_core_assert_held(&inst->core);
 
 	memcpy(&serial, &inst->mdev->uuid, sizeof(serial));
 	memset(inst->mon.edid, 0, sizeof(inst->mon.edid));

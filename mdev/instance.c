@@ -144,35 +144,34 @@ static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(mode);
 
-static ssize_t vslice_stat_show(char *buf, atomic64_t *counter)
+/* The instance's core counters, for the three attributes below. */
+static struct vslice_core_counts vslice_inst_counts(struct device *dev)
 {
-	return sysfs_emit(buf, "%lld\n", atomic64_read(counter));
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+	struct vslice_core_counts c;
+
+	vslice_core_counts(&inst->core, &c);
+	return c;
 }
 
 static ssize_t trapped_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	struct vslice_inst *inst = dev_get_drvdata(dev);
-
-	return sysfs_emit(buf, "%llu\n", vslice_core_trapped(&inst->core));
+	return sysfs_emit(buf, "%llu\n", vslice_inst_counts(dev).trapped);
 }
 static DEVICE_ATTR_RO(trapped);
 
 static ssize_t resets_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	struct vslice_inst *inst = dev_get_drvdata(dev);
-
-	return vslice_stat_show(buf, &inst->core.stats.resets);
+	return sysfs_emit(buf, "%llu\n", vslice_inst_counts(dev).resets);
 }
 static DEVICE_ATTR_RO(resets);
 
 static ssize_t opens_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct vslice_inst *inst = dev_get_drvdata(dev);
-
-	return vslice_stat_show(buf, &inst->core.stats.opens);
+	return sysfs_emit(buf, "%llu\n", vslice_inst_counts(dev).opens);
 }
 static DEVICE_ATTR_RO(opens);
 

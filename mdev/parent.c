@@ -200,7 +200,6 @@ static int __init vslice_init(void)
 {
 	int ret;
 
-	vslice_bochs_module_init();
 	ret = mdev_register_driver(&vslice_mdev_driver);
 	if (ret)
 		return ret;

@@ -46,7 +46,7 @@ static int vslice_scanout_program_locked(struct vslice_inst *inst)
 	u32 bytepp, x, y;
 	u64 at;
 
-	lockdep_assert_held(&inst->core.lock);
+	vslice_core_assert_held(&inst->core);
 
 	vslice_scanout_dark(parent);
 	if (vslice_display_mode_locked(inst, &mode) != VSLICE_SCANOUT_ON)
@@ -86,7 +86,7 @@ static int vslice_scanout_program_locked(struct vslice_inst *inst)
  */
 void vslice_scanout_update_locked(struct vslice_inst *inst)
 {
-	lockdep_assert_held(&inst->core.lock);
+	vslice_core_assert_held(&inst->core);
 	if (inst->on_screen)
 		vslice_scanout_program_locked(inst);
 }
@@ -101,20 +101,20 @@ static int vslice_scanout_switch_locked(struct vslice_parent *parent,
 	lockdep_assert_held(&parent->lock);
 
 	if (old) {
-		mutex_lock(&old->core.lock);
+		vslice_core_lock(&old->core);
 		old->on_screen = false;
 		vslice_scanout_dark(parent);
-		mutex_unlock(&old->core.lock);
+		vslice_core_unlock(&old->core);
 		parent->scanout = NULL;
 	}
 	if (!new)
 		return 0;
 
-	mutex_lock(&new->core.lock);
+	vslice_core_lock(&new->core);
 	ret = vslice_scanout_program_locked(new);
 	if (!ret)
 		new->on_screen = true;
-	mutex_unlock(&new->core.lock);
+	vslice_core_unlock(&new->core);
 	if (!ret)
 		parent->scanout = new;
 	return ret;

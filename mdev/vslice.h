@@ -204,9 +204,9 @@ enum vslice_scanout {
  * @mdev: the mdev device
  * @node: entry in &vslice_parent.insts, under the parent's lock
  * @slice: the VRAM the instance owns, fixed for its lifetime
- * @regs: emulated register file, under @core.lock
- * @mon: the virtual monitor, under @core.lock
- * @on_screen: the physical screen shows this instance, under @core.lock
+ * @regs: emulated register file, under vslice_core_lock()
+ * @mon: the virtual monitor, under vslice_core_lock()
+ * @on_screen: the physical screen shows this instance, under vslice_core_lock()
  * @clear_on_close: policy: clear the slice when the last user closes the
  *		    device, so that the next user never sees the last one's
  *		    VRAM.  A lone flag, read and written with READ_ONCE() and
@@ -252,7 +252,6 @@ void vslice_inst_close(struct vslice_inst *inst);
 
 /* bochs.c */
 int vslice_bochs_init(struct vslice_inst *inst);
-void vslice_bochs_module_init(void);
 
 /* display.c */
 void vslice_display_init(struct vslice_inst *inst);

@@ -439,7 +439,7 @@ static bool domain_exists(char *out, size_t len)
  * ready, false when its kernel died before userspace on both boots.
  */
 static bool domain_boot(struct __test_metadata *_metadata,
-			FIXTURE_DATA(libvirt) *self, const char *xml,
+			struct _test_data_libvirt *self, const char *xml,
 			bool clear)
 {
 	double end, t0;
@@ -530,7 +530,7 @@ TEST_F_TIMEOUT(libvirt, domain_hostdev_display, 4 * BOOT_TIMEOUT + 300)
 			   "<video><model type='bochs' vram='16384'/></video>");
 		ASSERT_FALSE(domain_boot(_metadata, self, xml, true)) {
 			VIRSH("destroy", DOMAIN);
-			TH_LOG("the guest died before userspace on two boots on the instance, not on QEMU's own bochs-display");
+			TH_LOG("the guest " VSLICE_NESTED_NOT_ON_REFERENCE);
 		}
 		ASSERT_EQ(0, vslice_remove(uuid));
 		SKIP(return, VSLICE_NESTED_EARLY_PANIC);

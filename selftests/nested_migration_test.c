@@ -368,8 +368,8 @@ static void boot(struct __test_metadata *_metadata, struct vslice_nested *g)
 			guest_opts(&o, NULL, kernel, initrd);
 			ret = vslice_nested_reference_boot(&o, BOOT_TIMEOUT);
 			ASSERT_EQ(-EAGAIN, ret) {
-				TH_LOG("guest %s died before userspace on two boots on the instance, not on QEMU's own bochs-display (%s)",
-				       cfg.guest, ret ? strerror(-ret) :
+				TH_LOG("guest %s " VSLICE_NESTED_NOT_ON_REFERENCE
+				       " (%s)", cfg.guest, ret ? strerror(-ret) :
 				       "it reached userspace");
 			}
 			work_put("skip", VSLICE_NESTED_EARLY_PANIC);

@@ -273,8 +273,8 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 			vslice_nested_put(g, "uuid", "");
 			ret = vslice_nested_reference_boot(&o, BOOT_TIMEOUT);
 			ASSERT_EQ(-EAGAIN, ret) {
-				TH_LOG("guest %s died before userspace on two boots on the instance, not on QEMU's own bochs-display (%s)",
-				       name, ret ? strerror(-ret) :
+				TH_LOG("guest %s " VSLICE_NESTED_NOT_ON_REFERENCE
+				       " (%s)", name, ret ? strerror(-ret) :
 				       "it reached userspace");
 			}
 			vslice_nested_put(g, "skip", VSLICE_NESTED_EARLY_PANIC);
@@ -702,8 +702,8 @@ static void igt_reference(struct __test_metadata *_metadata)
 		ASSERT_EQ(0, tries) {
 			TH_LOG("the reference guest's kernel died before userspace on two boots");
 		}
-		TH_LOG("vslice-retry: reference guest %s: kernel panic before userspace: booting once more",
-		       cfg.igt_guest);
+		TH_LOG("vslice-retry: reference guest %s: %s", cfg.igt_guest,
+		       "kernel panic before userspace: booting once more");
 	}
 	TH_LOG("reference guest %s ready %.0f s after QEMU started (%s, %s)",
 	       cfg.igt_guest, now_s() - t0, vslice_nested_accel(), o.device);

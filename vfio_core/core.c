@@ -89,19 +89,20 @@ int vslice_core_init(struct vslice_core_dev *cdev,
 }
 
 /**
- * vslice_core_trapped() - trapped accesses so far
+ * vslice_core_counts() - the device's counters so far
  * @cdev: device
- *
- * Return: the sum of the per-CPU counts.
+ * @counts: filled in; trapped is the sum of the per-CPU counts
  */
-u64 vslice_core_trapped(struct vslice_core_dev *cdev)
+void vslice_core_counts(struct vslice_core_dev *cdev,
+			struct vslice_core_counts *counts)
 {
-	u64 sum = 0;
 	int cpu;
 
+	counts->trapped = 0;
 	for_each_possible_cpu(cpu)
-		sum += *per_cpu_ptr(cdev->stats.trapped, cpu);
-	return sum;
+		counts->trapped += *per_cpu_ptr(cdev->stats.trapped, cpu);
+	counts->resets = atomic64_read(&cdev->stats.resets);
+	counts->opens = atomic64_read(&cdev->stats.opens);
 }
 
 /* Power-on state of everything the user can see: config and model. */

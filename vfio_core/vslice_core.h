@@ -100,8 +100,6 @@ struct vslice_region {
  */
 extern const struct vslice_region_ops vslice_region_iomem_ops;
 
-void vslice_core_set_hot_region(const struct vslice_region_ops *ops);
-
 /**
  * vslice_copy_small() - copy a few bytes, inline for register widths
  * @dst: destination
@@ -244,6 +242,18 @@ struct vslice_core_stats {
 };
 
 /**
+ * struct vslice_core_counts - a device's counters, as models read them
+ * @trapped: trapped accesses (read/write calls on the device fd)
+ * @resets: VFIO_DEVICE_RESET calls
+ * @opens: first opens of the device
+ */
+struct vslice_core_counts {
+	u64 trapped;
+	u64 resets;
+	u64 opens;
+};
+
+/**
  * struct vslice_core_dev - a vfio device served by the vslice core
  * @vdev: the vfio device; must stay first (vfio_alloc_device() checks it)
  * @model: the model's callbacks, set before registration
@@ -315,6 +325,15 @@ static inline void vslice_core_unlock(struct vslice_core_dev *cdev)
 }
 
 /**
+ * vslice_core_assert_held() - the caller holds vslice_core_lock()
+ * @cdev: device
+ */
+static inline void vslice_core_assert_held(struct vslice_core_dev *cdev)
+{
+	lockdep_assert_held(&cdev->lock);
+}
+
+/**
  * vslice_core_read_begin() - start a lockless read of emulated state
  * @cdev: device
  *
@@ -340,11 +359,13 @@ static inline bool vslice_core_read_retry(struct vslice_core_dev *cdev,
 
 int vslice_core_init(struct vslice_core_dev *cdev,
 		     const struct vslice_model_ops *model);
-u64 vslice_core_trapped(struct vslice_core_dev *cdev);
+void vslice_core_counts(struct vslice_core_dev *cdev,
+			struct vslice_core_counts *counts);
 void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
 			    const struct vslice_region *region);
 void vslice_core_set_base_locked(struct vslice_core_dev *cdev,
 				 unsigned int index, u64 base);
+u64 vslice_core_base_locked(struct vslice_core_dev *cdev, unsigned int index);
 void vslice_core_enable_migration(struct vslice_core_dev *cdev,
 				  unsigned int region, const char *compat);
 
