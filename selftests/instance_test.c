@@ -238,7 +238,7 @@ TEST_F(instance, reset_restores_power_on_config)
 	vslice_cfg_write(dev.fd, 0x10, 4, 0xfe000000);	/* BAR0 address */
 	ASSERT_EQ(0x0006, vslice_cfg_read(dev.fd, 0x04, 2));
 	ASSERT_EQ(0, ioctl(dev.fd, VFIO_DEVICE_RESET));
-	ASSERT_EQ(0, vslice_cfg_read(dev.fd, 0x04, 2));
+	ASSERT_EQ(0x0002, vslice_cfg_read(dev.fd, 0x04, 2));	/* memory on */
 	ASSERT_EQ(0, vslice_cfg_read(dev.fd, 0x3c, 1));
 	ASSERT_EQ(0x8, vslice_cfg_read(dev.fd, 0x10, 4));
 	ASSERT_EQ(VSLICE_BOCHS_VENDOR, vslice_cfg_read(dev.fd, 0x00, 2));

@@ -81,6 +81,12 @@ void vslice_cfg_init(struct vslice_cfg *cfg,
 	vslice_cfg_set16(cfg->init, PCI_SUBSYSTEM_VENDOR_ID,
 			 desc->subsys_vendor);
 	vslice_cfg_set16(cfg->init, PCI_SUBSYSTEM_ID, desc->subsys_device);
+	/*
+	 * Memory decoding on, as vfio-pci hands over a device the host has
+	 * enabled, and as its reset leaves it (the command register is
+	 * restored): a user may map and use BAR0 at once.
+	 */
+	vslice_cfg_set16(cfg->init, PCI_COMMAND, PCI_COMMAND_MEMORY);
 
 	/* Memory decode, bus mastering and the error/INTx controls. */
 	vslice_cfg_set16(cfg->wmask, PCI_COMMAND,
@@ -107,8 +113,9 @@ void vslice_cfg_init(struct vslice_cfg *cfg,
  * vslice_cfg_reset() - return a config space to its power-on contents
  * @cfg: config space
  *
- * Like a function-level reset: BARs read back as unassigned, decoding is
- * off.  Callers hold the owning device's lock.
+ * BARs read back as unassigned; of the command register only memory
+ * decoding is on (see vslice_cfg_init()).  Callers hold the owning
+ * device's lock.
  */
 void vslice_cfg_reset(struct vslice_cfg *cfg)
 {

@@ -14,6 +14,12 @@
 #include "compat.h"
 #include "private.h"
 
+/* Does a config access of @count bytes at @pos touch the command register? */
+static bool vslice_core_cfg_cmd(u64 pos, size_t count)
+{
+	return pos < PCI_COMMAND + 2 && pos + count > PCI_COMMAND;
+}
+
 /**
  * vslice_core_cfg_rw() - access the config region
  * @cdev: device
@@ -25,7 +31,10 @@
  *
  * The config region is trapped, never mapped, and served from struct
  * vslice_cfg: writes go through its masks under the device's lock; reads
- * take no lock and retry if a write raced them.
+ * take no lock and retry if a write raced them.  A write that turns
+ * memory decoding off zaps the user mappings of device memory, under
+ * @cdev->memory_lock, so that BAR mappings fault (SIGBUS) until it is on
+ * again.
  *
  * Return: 0.
  */
@@ -35,6 +44,19 @@ int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
 {
 	unsigned int seq;
 
+	if (write && vslice_core_cfg_cmd(pos, count)) {
+		bool was_on;
+
+		down_write(&cdev->memory_lock);
+		vslice_core_lock(cdev);
+		was_on = vslice_core_memory_enabled(cdev);
+		vslice_cfg_rw(&cdev->cfg, buf, pos, count, true);
+		vslice_core_unlock(cdev);
+		if (was_on && !vslice_core_memory_enabled(cdev))
+			vslice_region_zap(cdev);
+		up_write(&cdev->memory_lock);
+		return 0;
+	}
 	if (write) {
 		vslice_core_lock(cdev);
 		vslice_cfg_rw(&cdev->cfg, buf, pos, count, true);
@@ -79,6 +101,7 @@ int vslice_core_init(struct vslice_core_dev *cdev,
 		return -ENOMEM;
 	mutex_init(&cdev->lock);
 	seqcount_mutex_init(&cdev->seq, &cdev->lock);
+	init_rwsem(&cdev->memory_lock);
 	mutex_init(&cdev->mig_lock);
 	cdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	cdev->model = model;
@@ -128,9 +151,12 @@ static int vslice_core_open_device(struct vfio_device *vdev)
 	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
 	int ret;
 
+	/* no mapping exists yet: the first open has no file before it */
+	down_write(&cdev->memory_lock);
 	vslice_core_lock(cdev);
 	vslice_core_reset_locked(cdev);
 	vslice_core_unlock(cdev);
+	up_write(&cdev->memory_lock);
 
 	if (cdev->model->open) {
 		ret = cdev->model->open(cdev);
@@ -217,12 +243,20 @@ static int vslice_core_ioctl_get_info(struct vslice_core_dev *cdev,
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
+/*
+ * A reset tears the user mappings of device memory down, as vfio-pci's
+ * does; they fault back in afterwards (memory decoding is on after a
+ * reset, see vslice_cfg_init()).
+ */
 static int vslice_core_ioctl_reset(struct vslice_core_dev *cdev)
 {
 	vslice_mig_reset(cdev);
+	down_write(&cdev->memory_lock);
+	vslice_region_zap(cdev);
 	vslice_core_lock(cdev);
 	vslice_core_reset_locked(cdev);
 	vslice_core_unlock(cdev);
+	up_write(&cdev->memory_lock);
 	atomic64_inc(&cdev->stats.resets);
 	return 0;
 }

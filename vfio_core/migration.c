@@ -458,6 +458,8 @@ static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 	}
 
 	if (!ret) {
+		/* the command register may change: as a config write does */
+		down_write(&cdev->memory_lock);
 		vslice_core_lock(cdev);
 		if (!vslice_mig_cfg_fixed_match(&cdev->cfg, blob)) {
 			vslice_mig_info(cdev, "read-only config space differs\n");
@@ -469,6 +471,9 @@ static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 		if (!ret)
 			memcpy(cdev->cfg.val, blob, VSLICE_CFG_SIZE);
 		vslice_core_unlock(cdev);
+		if (!ret)
+			vslice_region_zap(cdev);
+		up_write(&cdev->memory_lock);
 	}
 	/* a bad stream's memory may not stay; nothing is written after */
 	vslice_mig_file_shut(cdev, migf, !ret);

@@ -24,6 +24,16 @@ ssize_t vslice_region_write(struct vfio_device *vdev, const char __user *buf,
 			    size_t count, loff_t *ppos);
 int vslice_region_mmap(struct vslice_core_dev *cdev,
 		       struct vm_area_struct *vma);
+void vslice_region_zap(struct vslice_core_dev *cdev);
+
+/*
+ * Is memory decoding on?  Stable while the caller holds
+ * @cdev->memory_lock: every change of the command register takes it.
+ */
+static inline bool vslice_core_memory_enabled(struct vslice_core_dev *cdev)
+{
+	return cdev->cfg.val[PCI_COMMAND] & PCI_COMMAND_MEMORY;
+}
 
 int vslice_irq_get_info(struct vslice_core_dev *cdev, void __user *arg);
 int vslice_irq_set(struct vslice_core_dev *cdev, void __user *arg);

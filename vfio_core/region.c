@@ -430,13 +430,20 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
  * BARs: mmap() only records where the window lies, so it allocates nothing
  * and cannot fail half-way through (a failed remap_pfn_range() warns from
  * the PAT code as it unwinds).  vm_pgoff holds the pfn of the mapping's
- * first page and vm_private_data the pfn where the device memory behind
- * the window ends; both stay right when the VMA is split or moved, and the
- * window never moves under a mapping (a model that moves it has its user
- * map again).  Pages past the end are never mapped.  Each PTE takes the
- * memory type the owner reserved for the memory (the parent's
- * write-combining ioremap of its BAR).  Removal waits for the last mapping
- * (each holds the device file), so nothing needs to be revoked.
+ * first page and vm_private_data the region's &struct vslice_region_map,
+ * which says where the device memory behind it ends; both stay right when
+ * the VMA is split or moved, and the window never moves under a mapping
+ * (a model that moves it has its user map again).  Pages past the end
+ * are never mapped.  Each PTE takes the memory type the owner reserved
+ * for the memory (the parent's write-combining ioremap of its BAR).
+ * Removal waits for the last mapping (each holds the device file).
+ *
+ * Mappings follow the device, as vfio-pci's do: a reset, and turning
+ * memory decoding off in the command register, zap them
+ * (vslice_region_zap()); a BAR's mapping faults back in only while
+ * decoding is on, and gets SIGBUS while it is off.  Other regions (the
+ * display windows a VMM reads for its console) are not BARs: they fault
+ * back in at once.
  *
  * The mapping is VM_IO | VM_MIXEDMAP, not VM_PFNMAP: the legacy type1
  * IOMMU driver turns a user address into a PFN only through GUP (which
@@ -452,12 +459,21 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
 static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
+	const struct vslice_region_map *map = vma->vm_private_data;
 	unsigned long pfn = vma->vm_pgoff +
 			    ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+	vm_fault_t ret = VM_FAULT_SIGBUS;
 
-	if (pfn >= (unsigned long)vma->vm_private_data)
+	if (pfn >= map->end_pfn)
 		return VM_FAULT_SIGBUS;
-	return vslice_compat_insert_mixed(vma, vmf->address, pfn);
+	if (!map->bar)
+		return vslice_compat_insert_mixed(vma, vmf->address, pfn);
+
+	down_read(&map->cdev->memory_lock);
+	if (vslice_core_memory_enabled(map->cdev))
+		ret = vslice_compat_insert_mixed(vma, vmf->address, pfn);
+	up_read(&map->cdev->memory_lock);
+	return ret;
 }
 
 static const struct vm_operations_struct vslice_region_iomem_vm_ops = {
@@ -469,15 +485,55 @@ static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 				    struct vm_area_struct *vma, u64 pos)
 {
 	u64 len = vma->vm_end - vma->vm_start, avail, at;
+	unsigned int index = r - cdev->regions;
+	struct vslice_region_map *map = &cdev->maps[index];
 
 	at = vslice_region_window(cdev, r, pos, len, &avail);
+	/* the same for every mapping of the region: rewriting it is harmless */
+	map->cdev = cdev;
+	map->end_pfn = PHYS_PFN(r->phys + r->backing);
+	map->bar = index <= VFIO_PCI_BAR5_REGION_INDEX;
+	/*
+	 * The VMA is linked into the file's address space after this
+	 * returns, indexed by vm_pgoff: where vslice_region_zap() looks.
+	 */
+	WRITE_ONCE(cdev->mapping, vma->vm_file->f_mapping);
+
 	vma->vm_ops = &vslice_region_iomem_vm_ops;
 	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
 	vslice_compat_vm_flags_set(vma, VM_IO | VM_MIXEDMAP | VM_DONTEXPAND |
 				   VM_DONTDUMP);
 	vma->vm_pgoff = PHYS_PFN(r->phys + at);
-	vma->vm_private_data = (void *)(vma->vm_pgoff + (avail >> PAGE_SHIFT));
+	vma->vm_private_data = map;
 	return 0;
+}
+
+/**
+ * vslice_region_zap() - tear down every user mapping of device memory
+ * @cdev: device; the caller holds @cdev->memory_lock for writing
+ *
+ * Mappings are indexed in the device file's address space by the pfns
+ * they map (vm_pgoff), so zapping the pfn range of each device-memory
+ * region reaches exactly this device's mappings, whichever address space
+ * the kernel gives its files: a per-device inode's from 6.10 on, one
+ * shared by all anonymous-inode files before (where only mappings whose
+ * offsets fall in this device's memory are touched).  Users fault their
+ * pages back in, when the device lets them.
+ */
+void vslice_region_zap(struct vslice_core_dev *cdev)
+{
+	struct address_space *mapping = READ_ONCE(cdev->mapping);
+	const struct vslice_region *r;
+	unsigned int i;
+
+	lockdep_assert_held_write(&cdev->memory_lock);
+	if (!mapping)
+		return;
+	for (i = 0; i < cdev->num_regions; i++) {
+		r = &cdev->regions[i];
+		if (r->ops == &vslice_region_iomem_ops && r->backing)
+			unmap_mapping_range(mapping, r->phys, r->backing, true);
+	}
 }
 
 const struct vslice_region_ops vslice_region_iomem_ops = {

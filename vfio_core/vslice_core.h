@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
+#include <linux/rwsem.h>
 #include <linux/percpu.h>
 #include <linux/seqlock.h>
 #include <linux/types.h>
@@ -242,6 +243,19 @@ struct vslice_core_stats {
 };
 
 /**
+ * struct vslice_region_map - what a fault of a region's mapping needs
+ * @cdev: the device (it outlives every mapping: each holds its file)
+ * @end_pfn: the pfn where the device memory behind the region ends
+ * @bar: the region is a BAR: its mappings fault only while memory
+ *	 decoding is on
+ */
+struct vslice_region_map {
+	struct vslice_core_dev *cdev;
+	unsigned long end_pfn;
+	bool bar;
+};
+
+/**
  * struct vslice_core_counts - a device's counters, as models read them
  * @trapped: trapped accesses (read/write calls on the device fd)
  * @resets: VFIO_DEVICE_RESET calls
@@ -268,6 +282,16 @@ struct vslice_core_counts {
  * @num_regions: number of entries of @regions reported to the user
  * @req_trigger: eventfd of the request interrupt, or NULL
  * @stats: counters
+ * @memory_lock: keeps memory decoding (the command register's memory
+ *		 bit) from changing under a fault of a BAR mapping: faults
+ *		 take it for reading; whatever may turn decoding off or
+ *		 reset the device takes it for writing around the change and
+ *		 the zap of the mappings.  Taken before @lock.
+ * @mapping: the address space the device file's mappings live in, learnt
+ *	     at the first mmap (NULL: nothing was ever mapped); user
+ *	     mappings are found and zapped there
+ * @maps: what a fault of a mapping of each region needs, see
+ *	  &struct vslice_region_map
  * @mig_lock: serialises migration state changes; taken before @lock
  * @mig_state: the VFIO migration state
  * @mig_file: the open saving or resuming data file, or NULL
@@ -285,6 +309,10 @@ struct vslice_core_dev {
 	u32 num_regions;
 	struct eventfd_ctx *req_trigger;
 	struct vslice_core_stats stats;
+	/* protects memory decoding against BAR faults; taken before lock */
+	struct rw_semaphore memory_lock;
+	struct address_space *mapping;
+	struct vslice_region_map maps[VSLICE_MAX_REGIONS];
 	/* protects mig_state and mig_file; taken before lock */
 	struct mutex mig_lock;
 	enum vfio_device_mig_state mig_state;
