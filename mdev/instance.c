@@ -8,6 +8,7 @@
  * is left afterwards), return the slice to be cleared, drop the device.
  */
 
+#include <linux/debugfs.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/sysfs.h>
@@ -56,6 +57,9 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 		goto err_free_slice;
 
 	dev_set_drvdata(&mdev->dev, inst);
+	inst->debugfs = debugfs_create_dir(dev_name(&mdev->dev),
+					   vslice_debugfs_root);
+	vslice_core_debugfs_add(&inst->core, inst->debugfs);
 	mutex_lock(&parent->lock);
 	list_add_tail(&inst->node, &parent->insts);
 	mutex_unlock(&parent->lock);
@@ -96,6 +100,7 @@ static void vslice_mdev_remove(struct mdev_device *mdev)
 	list_del_init(&inst->node);
 	mutex_unlock(&parent->lock);
 
+	debugfs_remove(inst->debugfs);
 	vfio_unregister_group_dev(&inst->core.vdev);
 
 	mutex_lock(&parent->lock);
@@ -144,34 +149,19 @@ static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(mode);
 
-/* The instance's core counters, for the three attributes below. */
-static struct vslice_core_counts vslice_inst_counts(struct device *dev)
+/*
+ * First opens so far: management sees whether a VMM has taken the
+ * instance.  The debugging counters (trapped accesses, resets) are in
+ * debugfs, vslice/UUID/.
+ */
+static ssize_t opens_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
 {
 	struct vslice_inst *inst = dev_get_drvdata(dev);
 	struct vslice_core_counts c;
 
 	vslice_core_counts(&inst->core, &c);
-	return c;
-}
-
-static ssize_t trapped_show(struct device *dev, struct device_attribute *attr,
-			    char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", vslice_inst_counts(dev).trapped);
-}
-static DEVICE_ATTR_RO(trapped);
-
-static ssize_t resets_show(struct device *dev, struct device_attribute *attr,
-			   char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", vslice_inst_counts(dev).resets);
-}
-static DEVICE_ATTR_RO(resets);
-
-static ssize_t opens_show(struct device *dev, struct device_attribute *attr,
-			  char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", vslice_inst_counts(dev).opens);
+	return sysfs_emit(buf, "%llu\n", c.opens);
 }
 static DEVICE_ATTR_RO(opens);
 
@@ -204,8 +194,6 @@ static struct attribute *vslice_inst_attrs[] = {
 	&dev_attr_vram_size.attr,
 	&dev_attr_parent.attr,
 	&dev_attr_mode.attr,
-	&dev_attr_trapped.attr,
-	&dev_attr_resets.attr,
 	&dev_attr_opens.attr,
 	&dev_attr_clear_on_close.attr,
 	NULL

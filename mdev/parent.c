@@ -8,6 +8,7 @@
  * another driver (bochs DRM, vfio-pci) could have.
  */
 
+#include <linux/debugfs.h>
 #include <linux/io.h>
 #include <linux/log2.h>
 #include <linux/module.h>
@@ -196,13 +197,17 @@ static struct pci_driver vslice_pci_driver = {
 	.dev_groups	= vslice_parent_groups,
 };
 
+/* debugfs: vslice/UUID/ of each instance (debugging counters) */
+struct dentry *vslice_debugfs_root;
+
 static int __init vslice_init(void)
 {
 	int ret;
 
+	vslice_debugfs_root = debugfs_create_dir(VSLICE_NAME, NULL);
 	ret = mdev_register_driver(&vslice_mdev_driver);
 	if (ret)
-		return ret;
+		goto err_remove_debugfs;
 
 	ret = pci_register_driver(&vslice_pci_driver);
 	if (ret)
@@ -211,6 +216,8 @@ static int __init vslice_init(void)
 
 err_unregister_mdev:
 	mdev_unregister_driver(&vslice_mdev_driver);
+err_remove_debugfs:
+	debugfs_remove(vslice_debugfs_root);
 	return ret;
 }
 
@@ -218,6 +225,7 @@ static void __exit vslice_exit(void)
 {
 	pci_unregister_driver(&vslice_pci_driver);
 	mdev_unregister_driver(&vslice_mdev_driver);
+	debugfs_remove(vslice_debugfs_root);
 }
 
 module_init(vslice_init);

@@ -12,7 +12,33 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
-#include "../vfio_core/compat.h"
+/*
+ * The VRAM buddy allocator moved out of DRM as gpu_buddy (7.x has it, and
+ * so does Debian's 6.12); drm_buddy before that.  This one is not a
+ * version test: Kbuild looks for <linux/gpu_buddy.h>, because a stable
+ * kernel may or may not carry the move.
+ */
+#ifdef VSLICE_HAVE_GPU_BUDDY
+#include <linux/gpu_buddy.h>
+#define vslice_buddy		gpu_buddy
+#define vslice_buddy_block	gpu_buddy_block
+#define vslice_buddy_init	gpu_buddy_init
+#define vslice_buddy_fini	gpu_buddy_fini
+#define vslice_buddy_alloc_blocks gpu_buddy_alloc_blocks
+#define vslice_buddy_free_block	gpu_buddy_free_block
+#define vslice_buddy_block_offset gpu_buddy_block_offset
+#define vslice_buddy_block_size	gpu_buddy_block_size
+#else
+#include <drm/drm_buddy.h>
+#define vslice_buddy		drm_buddy
+#define vslice_buddy_block	drm_buddy_block
+#define vslice_buddy_init	drm_buddy_init
+#define vslice_buddy_fini	drm_buddy_fini
+#define vslice_buddy_alloc_blocks drm_buddy_alloc_blocks
+#define vslice_buddy_free_block	drm_buddy_free_block
+#define vslice_buddy_block_offset drm_buddy_block_offset
+#define vslice_buddy_block_size	drm_buddy_block_size
+#endif
 
 /**
  * struct vslice_slice - VRAM owned by one instance

@@ -211,6 +211,7 @@ enum vslice_scanout {
  *		    device, so that the next user never sees the last one's
  *		    VRAM.  A lone flag, read and written with READ_ONCE() and
  *		    WRITE_ONCE(): the close that reads it decides.
+ * @debugfs: its directory in debugfs, vslice/UUID (debugging counters)
  */
 struct vslice_inst {
 	struct vslice_core_dev core;
@@ -223,6 +224,7 @@ struct vslice_inst {
 	struct vslice_monitor mon;
 	bool on_screen;
 	bool clear_on_close;
+	struct dentry *debugfs;
 };
 
 static inline struct vslice_inst *vslice_inst_from_core(struct vslice_core_dev *c)
@@ -240,6 +242,9 @@ vslice_parent_from_mtype(struct mdev_type *mt)
 {
 	return container_of(mt->parent, struct vslice_parent, mparent);
 }
+
+/* parent.c */
+extern struct dentry *vslice_debugfs_root;
 
 /* type.c */
 void vslice_types_init(struct vslice_parent *parent);

@@ -173,7 +173,7 @@ TEST_F(bar2, reset_restores_power_on_values)
 		ASSERT_EQ(0, rd(fd, DISPI(i), 2));
 	ASSERT_EQ(LE_MAGIC, rd(fd, QEXT_BYTEORDER, 4));
 	ASSERT_EQ(0xb0c5, rd(fd, DISPI(ID), 2));
-	ASSERT_EQ(1, vslice_inst_attr_ll(self->f.uuid, "resets"));
+	ASSERT_EQ(1, vslice_inst_debug_ll(self->f.uuid, "resets"));
 }
 
 /* One access of the side-by-side run. */

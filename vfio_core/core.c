@@ -8,6 +8,7 @@
  * few device-specific questions to the model's callbacks.
  */
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
 
@@ -126,6 +127,46 @@ void vslice_core_counts(struct vslice_core_dev *cdev,
 		counts->trapped += *per_cpu_ptr(cdev->stats.trapped, cpu);
 	counts->resets = atomic64_read(&cdev->stats.resets);
 	counts->opens = atomic64_read(&cdev->stats.opens);
+}
+
+static int vslice_core_trapped_get(void *data, u64 *val)
+{
+	struct vslice_core_counts c;
+
+	vslice_core_counts(data, &c);
+	*val = c.trapped;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vslice_core_trapped_fops, vslice_core_trapped_get,
+			 NULL, "%llu\n");
+
+static int vslice_core_resets_get(void *data, u64 *val)
+{
+	struct vslice_core_counts c;
+
+	vslice_core_counts(data, &c);
+	*val = c.resets;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vslice_core_resets_fops, vslice_core_resets_get,
+			 NULL, "%llu\n");
+
+/**
+ * vslice_core_debugfs_add() - the device's debugging counters in debugfs
+ * @cdev: device
+ * @dir: the model's debugfs directory for the device
+ *
+ * Adds "trapped" (trapped accesses) and "resets" (VFIO_DEVICE_RESET
+ * calls), read-only.  They are for debugging, not for management, so
+ * they are not sysfs ABI.  The model removes @dir before the device is
+ * freed; debugfs waits for readers as it does.
+ */
+void vslice_core_debugfs_add(struct vslice_core_dev *cdev, struct dentry *dir)
+{
+	debugfs_create_file_unsafe("trapped", 0444, dir, cdev,
+				   &vslice_core_trapped_fops);
+	debugfs_create_file_unsafe("resets", 0444, dir, cdev,
+				   &vslice_core_resets_fops);
 }
 
 /* Power-on state of everything the user can see: config and model. */

@@ -22,6 +22,7 @@
 
 #include <linux/string.h>
 
+struct dentry;
 struct eventfd_ctx;
 struct vm_area_struct;
 struct vslice_core_dev;
@@ -389,6 +390,7 @@ int vslice_core_init(struct vslice_core_dev *cdev,
 		     const struct vslice_model_ops *model);
 void vslice_core_counts(struct vslice_core_dev *cdev,
 			struct vslice_core_counts *counts);
+void vslice_core_debugfs_add(struct vslice_core_dev *cdev, struct dentry *dir);
 void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
 			    const struct vslice_region *region);
 void vslice_core_set_base_locked(struct vslice_core_dev *cdev,

@@ -626,6 +626,16 @@ long long vslice_inst_attr_ll(const char *uuid, const char *attr)
 	return vslice_sysfs_read_ll(path);
 }
 
+/* A debugging counter of the instance, in debugfs: vslice/UUID/NAME. */
+long long vslice_inst_debug_ll(const char *uuid, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vslice/%s/%s", uuid,
+		 name);
+	return vslice_sysfs_read_ll(path);
+}
+
 /*
  * The parent's whole VRAM through sysfs, the way an administrator (or a
  * test) can look at it.  The kernel refuses this for a BAR a driver has

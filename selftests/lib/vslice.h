@@ -133,6 +133,7 @@ int vslice_region_cap_type(int fd, u32 index, u32 *type, u32 *subtype);
 int vslice_inst_attr(const char *uuid, const char *attr, char *buf,
 		     size_t len);
 long long vslice_inst_attr_ll(const char *uuid, const char *attr);
+long long vslice_inst_debug_ll(const char *uuid, const char *name);
 void *vslice_map_parent_vram(const char *parent, size_t *len);
 void *vslice_map_bar0(int fd, size_t len);
 void vslice_fill(void *p, size_t len, u64 seed);
