@@ -127,7 +127,7 @@ ssize_t vslice_display_mode_show(struct vslice_inst *inst, char *buf)
  * Return: 0.
  */
 int vslice_display_query_plane(struct vslice_core_dev *cdev,
-			       struct vfio_device_gfx_plane_info *plane)
+			       struct vslice_plane *plane)
 {
 	struct vslice_inst *inst = vslice_inst_from_core(cdev);
 	struct vslice_mode mode;

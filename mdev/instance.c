@@ -22,8 +22,7 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 	struct vslice_inst *inst;
 	int ret;
 
-	inst = vfio_alloc_device(vslice_inst, core.vdev, &mdev->dev,
-				 &vslice_core_vfio_ops);
+	inst = vslice_core_alloc(vslice_inst, core, &mdev->dev);
 	if (IS_ERR(inst))
 		return PTR_ERR(inst);
 	inst->parent = parent;
@@ -45,14 +44,14 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 	if (ret) {
 		dev_info(&mdev->dev, "cannot create a %s instance (%d)\n",
 			 type->name, ret);
-		goto err_put_vdev;
+		goto err_put;
 	}
 
 	ret = vslice_bochs_init(inst);
 	if (ret)
 		goto err_free_slice;
 
-	ret = vfio_register_emulated_iommu_dev(&inst->core.vdev);
+	ret = vslice_core_register(&inst->core);
 	if (ret)
 		goto err_free_slice;
 
@@ -70,8 +69,8 @@ err_free_slice:
 	vslice_pool_free(&parent->pool, &inst->slice);
 	vslice_policy_release_locked(parent);
 	mutex_unlock(&parent->lock);
-err_put_vdev:
-	vfio_put_device(&inst->core.vdev);
+err_put:
+	vslice_core_put(&inst->core);
 	return ret;
 }
 
@@ -101,13 +100,13 @@ static void vslice_mdev_remove(struct mdev_device *mdev)
 	mutex_unlock(&parent->lock);
 
 	debugfs_remove(inst->debugfs);
-	vfio_unregister_group_dev(&inst->core.vdev);
+	vslice_core_unregister(&inst->core);
 
 	mutex_lock(&parent->lock);
 	vslice_pool_free(&parent->pool, &inst->slice);
 	vslice_policy_release_locked(parent);
 	mutex_unlock(&parent->lock);
-	vfio_put_device(&inst->core.vdev);
+	vslice_core_put(&inst->core);
 }
 
 /*

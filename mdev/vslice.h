@@ -265,7 +265,7 @@ enum vslice_scanout vslice_display_mode_locked(struct vslice_inst *inst,
 					       struct vslice_mode *mode);
 ssize_t vslice_display_mode_show(struct vslice_inst *inst, char *buf);
 int vslice_display_query_plane(struct vslice_core_dev *cdev,
-			       struct vfio_device_gfx_plane_info *plane);
+			       struct vslice_plane *plane);
 u32 vslice_display_edid_read(struct vslice_inst *inst, unsigned int off,
 			     unsigned int size);
 

@@ -312,6 +312,7 @@ static int vslice_core_ioctl_query_plane(struct vslice_core_dev *cdev,
 	unsigned long minsz = offsetofend(struct vfio_device_gfx_plane_info,
 					  region_index);
 	struct vfio_device_gfx_plane_info plane, out;
+	struct vslice_plane p = { 0 };
 	int ret;
 
 	if (!cdev->model->query_plane)
@@ -328,13 +329,20 @@ static int vslice_core_ioctl_query_plane(struct vslice_core_dev *cdev,
 		return -EINVAL;
 
 	/* Outputs start at zero: an empty plane unless the model fills it. */
+	p.drm_plane_type = plane.drm_plane_type;
+	ret = cdev->model->query_plane(cdev, &p);
+	if (ret)
+		return ret;
 	memset(&out, 0, sizeof(out));
 	out.argsz = plane.argsz;
 	out.flags = plane.flags;
 	out.drm_plane_type = plane.drm_plane_type;
-	ret = cdev->model->query_plane(cdev, &out);
-	if (ret)
-		return ret;
+	out.drm_format = p.drm_format;
+	out.width = p.width;
+	out.height = p.height;
+	out.stride = p.stride;
+	out.size = p.size;
+	out.region_index = p.region_index;
 
 	return copy_to_user(arg, &out, minsz) ? -EFAULT : 0;
 }

@@ -200,14 +200,38 @@ struct vslice_cfg_desc {
 };
 
 /**
+ * struct vslice_plane - a display plane, as a model describes it
+ * @drm_plane_type: in: the plane asked for (DRM_PLANE_TYPE_*; a VMM that
+ *		    does not say asks with 0)
+ * @region_index: out: the region that maps the plane, from its start
+ * @drm_format: out: its DRM fourcc
+ * @width: out: in pixels
+ * @height: out: in lines
+ * @stride: out: bytes per line
+ * @size: out: bytes of the region the plane spans
+ *
+ * The core zeroes the outputs before asking: a model that leaves them so
+ * describes an empty plane.
+ */
+struct vslice_plane {
+	u32 drm_plane_type;
+	u32 region_index;
+	u32 drm_format;
+	u32 width;
+	u32 height;
+	u32 stride;
+	u64 size;
+};
+
+/**
  * struct vslice_model_ops - what a device model adds to the core
  * @open: called on the first open of the device, after the core reset the
  *	  config space; may be NULL.  Returns 0 or a negative errno.
  * @close: called on the last close; may be NULL.
  * @reset: restore the model's power-on state (VFIO_DEVICE_RESET and
  *	   open); called with &vslice_core_dev.lock held.
- * @query_plane: answer VFIO_DEVICE_QUERY_GFX_PLANE for a non-probe query
- *		 of the kind in @plane->flags; NULL if the device has no
+ * @query_plane: describe the plane of a region-plane query
+ *		 (VFIO_DEVICE_QUERY_GFX_PLANE); NULL if the device has no
  *		 display.  Returns 0 or a negative errno.
  * @release: free the model's part of the device; called once, when the
  *	     last reference to the vfio_device goes.
@@ -223,7 +247,7 @@ struct vslice_model_ops {
 	void (*close)(struct vslice_core_dev *cdev);
 	void (*reset)(struct vslice_core_dev *cdev);
 	int (*query_plane)(struct vslice_core_dev *cdev,
-			   struct vfio_device_gfx_plane_info *plane);
+			   struct vslice_plane *plane);
 	void (*release)(struct vslice_core_dev *cdev);
 	size_t mig_blob_size;
 	void (*mig_save)(struct vslice_core_dev *cdev, void *blob);
@@ -322,12 +346,64 @@ struct vslice_core_dev {
 	char mig_compat[VSLICE_MIG_COMPAT_LEN];
 };
 
+/* The core's vfio_device_ops, for vslice_core_alloc() only. */
 extern const struct vfio_device_ops vslice_core_vfio_ops;
 
 static inline struct vslice_core_dev *
 vslice_core_from_vdev(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct vslice_core_dev, vdev);
+}
+
+/*
+ * The device's lifecycle, which the core owns: a model allocates its
+ * device struct with vslice_core_alloc(), sets the core up with
+ * vslice_core_init(), makes it visible with vslice_core_register(), and
+ * undoes that with vslice_core_unregister() (which waits for the user to
+ * let go) and vslice_core_put(); the last reference frees the device
+ * through the core, which calls the model's @release.
+ */
+
+/**
+ * vslice_core_alloc() - allocate a model's device
+ * @type: the name of the model's device struct (without "struct")
+ * @member: its struct vslice_core_dev, which must be its first member
+ * @parent: the struct device the new device hangs off (the mdev's)
+ *
+ * Return: the new device, holding one reference, or an ERR_PTR().
+ */
+#define vslice_core_alloc(type, member, parent)				\
+	vfio_alloc_device(type, member.vdev, parent, &vslice_core_vfio_ops)
+
+/**
+ * vslice_core_register() - make a set-up device visible to users
+ * @cdev: device, after vslice_core_init()
+ *
+ * Return: 0 or a negative errno.
+ */
+static inline int vslice_core_register(struct vslice_core_dev *cdev)
+{
+	return vfio_register_emulated_iommu_dev(&cdev->vdev);
+}
+
+/**
+ * vslice_core_unregister() - take a registered device away from users
+ * @cdev: device
+ *
+ * Asks the user to let go (the request interrupt) and waits until it has.
+ */
+static inline void vslice_core_unregister(struct vslice_core_dev *cdev)
+{
+	vfio_unregister_group_dev(&cdev->vdev);
+}
+
+/**
+ * vslice_core_put() - drop a reference taken by vslice_core_alloc()
+ * @cdev: device
+ */
+static inline void vslice_core_put(struct vslice_core_dev *cdev)
+{
+	vfio_put_device(&cdev->vdev);
 }
 
 /**
