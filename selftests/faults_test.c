@@ -80,6 +80,28 @@ static void arm(int nth, int n)
 		VSLICE_FAIL("arming fail-nth %d", n);
 }
 
+/*
+ * Stop fail-nth's countdown without losing it, for a look at the state in
+ * the middle of an operation that must not itself take the failure.
+ * Return: the countdown, for resume_nth(); 0 if the failure was injected.
+ */
+static int pause_nth(int nth)
+{
+	char buf[16] = "";
+
+	if (pread(nth, buf, sizeof(buf) - 1, 0) < 0)
+		VSLICE_FAIL("reading fail-nth");
+	arm(nth, 0);
+	return atoi(buf);
+}
+
+/* Go on counting where pause_nth() stopped (nothing left: stay off). */
+static void resume_nth(int nth, int left)
+{
+	if (left > 0)
+		arm(nth, left);
+}
+
 /* Disarm; true if the armed failure was injected. */
 static bool injected(int nth)
 {
@@ -338,13 +360,18 @@ static int reserve_and_release(const char *path)
 	return r ? r : undo(release, path);
 }
 
-/* Offer 4M and 16M only, note the state in @changed, offer all again. */
+/*
+ * Offer 4M and 16M only, note the state in @changed, offer all again.
+ * The failure armed on @nth may hit either write, not the look between.
+ */
 static int offer_two_types(const char *bdf, const char *uuid,
-			   const char *path, struct state *changed)
+			   const char *path, struct state *changed, int nth)
 {
 	int r = vslice_sysfs_write(path, "4M 16M");
+	int left = pause_nth(nth);
 
 	snapshot(bdf, uuid, changed);
+	resume_nth(nth, left);
 	/* the one injected failure may hit the first try of the undo */
 	if (!r && vslice_sysfs_write(path, "all") &&
 	    vslice_sysfs_write(path, "all"))
@@ -363,7 +390,8 @@ TEST_F_TIMEOUT(faults, policy_writes_unwind, FAULTS_TIMEOUT)
 
 	/* a refused write changes nothing; one that went through, the types */
 	snapshot(self->bdf, self->uuid, &before);
-	SWEEP(offer_two_types(self->bdf, self->uuid, path, &changed),
+	SWEEP(offer_two_types(self->bdf, self->uuid, path, &changed,
+			      self->nth),
 	      __ret ? state_is(self->bdf, self->uuid, &before) :
 		      !strcmp(changed.policy[3], "4M 16M"));
 	ASSERT_EQ(0, vslice_sysfs_write(path, "all"));
