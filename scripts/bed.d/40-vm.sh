@@ -134,7 +134,7 @@ screens_watch() {
 # $RUN_OUT/$1.ktap, the serial console in $RUN_OUT/$1.console.
 RUN_OUT=$OUT/test
 stage_run() {
-	local k=$1 script="" stream=${VSLICE_VERBOSE:-0} pack=1 t rc=0 up panic
+	local k=$1 script="" stream=${VSLICE_VERBOSE:-0} pack=1
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -147,18 +147,25 @@ stage_run() {
 	if [ "$pack" = 1 ]; then stage_initramfs "$k" "$script"; else stage_fetch "$k"; fi
 	mkdir -p "$RUN_OUT"
 	log "$k: booting $KVER"
-	t=$(now)
-	SCREENS=$(screens_dir "$k") qemu_run "$K_DIR/root/$VMLINUZ" "$OUT/build/$k/initrd.img" \
-		"$RUN_OUT/$k.console" "$RUN_OUT/$k.ktap" "$stream" || rc=$?
-	up=$(sed -n 's/.*vslice-init: userspace at \([0-9.]*\) s.*/\1/p' "$RUN_OUT/$k.console" | head -n1)
-	log "$k: VM ran $(since "$t") s wall (userspace at ${up:-?} s guest time), exit status $rc"
-	# Why a run ended early goes into the stream, where the summary reads it.
-	if [ "$rc" != 0 ]; then
-		echo "# vslice-host: QEMU exit status $rc$([ "$rc" = 124 ] && echo " (timeout ${TIMEOUT} s)")" >>"$RUN_OUT/$k.ktap"
-	fi
-	panic=$(grep -m1 -a 'Kernel panic' "$RUN_OUT/$k.console" | sed 's/^\[[ 0-9.]*\] //') || :
-	[ -z "$panic" ] || echo "# vslice-host: $panic" >>"$RUN_OUT/$k.ktap"
+	vm_boot "$k" "$k" "$OUT/build/$k/initrd.img" "$stream"
 	return 0
+}
+
+# Boot kernel $1 (loaded) with initramfs $3 as test VM $2: console and
+# results in $RUN_OUT/$2.console and .ktap, streamed when $4 is 1. Why a
+# run ended early goes into the stream, where the summary reads it.
+vm_boot() {
+	local k=$1 name=$2 initrd=$3 stream=$4 t rc=0 up panic
+	t=$(now)
+	SCREENS=$(screens_dir "$k") qemu_run "$K_DIR/root/$VMLINUZ" "$initrd" \
+		"$RUN_OUT/$name.console" "$RUN_OUT/$name.ktap" "$stream" || rc=$?
+	up=$(sed -n 's/.*vslice-init: userspace at \([0-9.]*\) s.*/\1/p' "$RUN_OUT/$name.console" | head -n1)
+	log "$name: VM ran $(since "$t") s wall (userspace at ${up:-?} s guest time), exit status $rc"
+	if [ "$rc" != 0 ]; then
+		echo "# vslice-host: QEMU exit status $rc$([ "$rc" = 124 ] && echo " (timeout ${TIMEOUT} s)")" >>"$RUN_OUT/$name.ktap"
+	fi
+	panic=$(grep -m1 -a 'Kernel panic' "$RUN_OUT/$name.console" | sed 's/^\[[ 0-9.]*\] //') || :
+	[ -z "$panic" ] || echo "# vslice-host: $panic" >>"$RUN_OUT/$name.ktap"
 }
 
 # One kernel's pipeline, $2 = "prep" (fetch, build, initramfs; fails if

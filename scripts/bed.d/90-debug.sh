@@ -179,7 +179,7 @@ build_source_kernel() {
 # initramfs is the one of `bed initramfs $1` plus an /vslice/env that sets
 # the path and scales the tests' timeouts.
 debug_boot() {
-	local k=$1 path=$2 b=$OUT/build/$1 name=$1 ov initrd t rc=0 up panic
+	local k=$1 path=$2 b=$OUT/build/$1 name=$1 ov initrd
 	[ "$path" = group ] || name=$k-$path
 	ov=$b/overlay-$path
 	initrd=$b/initrd-$path.img
@@ -194,16 +194,7 @@ debug_boot() {
 		cat "$b/initrd.img" - >"$initrd"
 	rm -rf "$ov"
 	log "$name: booting $KVER (VFIO $path path)"
-	t=$(now)
-	SCREENS=$(screens_dir "$k") qemu_run "$K_DIR/root/$VMLINUZ" "$initrd" \
-		"$RUN_OUT/$name.console" "$RUN_OUT/$name.ktap" "${VSLICE_VERBOSE:-0}" || rc=$?
-	up=$(sed -n 's/.*vslice-init: userspace at \([0-9.]*\) s.*/\1/p' "$RUN_OUT/$name.console" | head -n1)
-	log "$name: VM ran $(since "$t") s wall (userspace at ${up:-?} s guest time), exit status $rc"
-	if [ "$rc" != 0 ]; then
-		echo "# vslice-host: QEMU exit status $rc$([ "$rc" = 124 ] && echo " (timeout ${TIMEOUT} s)")" >>"$RUN_OUT/$name.ktap"
-	fi
-	panic=$(grep -m1 -a 'Kernel panic' "$RUN_OUT/$name.console" | sed 's/^\[[ 0-9.]*\] //') || :
-	[ -z "$panic" ] || echo "# vslice-host: $panic" >>"$RUN_OUT/$name.ktap"
+	vm_boot "$k" "$name" "$initrd" "${VSLICE_VERBOSE:-0}"
 }
 
 # make test-debug: build (or reuse) debug kernel $1 and vslice for it, and
