@@ -52,6 +52,12 @@ void vslice_core_set_region(struct vslice_core_dev *cdev, unsigned int index,
 		return;
 	cdev->regions[index] = *region;
 	cdev->num_regions = max(cdev->num_regions, index + 1);
+	/* what a fault of its mappings needs, fixed before any exists */
+	cdev->maps[index] = (struct vslice_region_map) {
+		.cdev = cdev,
+		.end_pfn = PHYS_PFN(region->phys + region->backing),
+		.bar = index <= VFIO_PCI_BAR5_REGION_INDEX,
+	};
 }
 
 /**
@@ -485,14 +491,8 @@ static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 				    struct vm_area_struct *vma, u64 pos)
 {
 	u64 len = vma->vm_end - vma->vm_start, avail, at;
-	unsigned int index = r - cdev->regions;
-	struct vslice_region_map *map = &cdev->maps[index];
 
 	at = vslice_region_window(cdev, r, pos, len, &avail);
-	/* the same for every mapping of the region: rewriting it is harmless */
-	map->cdev = cdev;
-	map->end_pfn = PHYS_PFN(r->phys + r->backing);
-	map->bar = index <= VFIO_PCI_BAR5_REGION_INDEX;
 	/*
 	 * The VMA is linked into the file's address space after this
 	 * returns, indexed by vm_pgoff: where vslice_region_zap() looks.
@@ -504,7 +504,7 @@ static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 	vslice_compat_vm_flags_set(vma, VM_IO | VM_MIXEDMAP | VM_DONTEXPAND |
 				   VM_DONTDUMP);
 	vma->vm_pgoff = PHYS_PFN(r->phys + at);
-	vma->vm_private_data = map;
+	vma->vm_private_data = &cdev->maps[r - cdev->regions];
 	return 0;
 }
 

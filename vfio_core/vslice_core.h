@@ -315,7 +315,8 @@ struct vslice_core_counts {
  * @mapping: the address space the device file's mappings live in, learnt
  *	     at the first mmap (NULL: nothing was ever mapped); user
  *	     mappings are found and zapped there
- * @maps: what a fault of a mapping of each region needs, see
+ * @maps: what a fault of a mapping of each region needs (set with the
+ *	  region by vslice_core_set_region()), see
  *	  &struct vslice_region_map
  * @mig_lock: serialises migration state changes; taken before @lock
  * @mig_state: the VFIO migration state
