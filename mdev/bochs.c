@@ -369,11 +369,24 @@ static void vslice_bochs_close(struct vslice_core_dev *cdev)
 	vslice_inst_close(vslice_inst_from_core(cdev));
 }
 
+/**
+ * vslice_bochs_release() - model @release op
+ * @cdev: instance whose vfio device is being freed
+ *
+ * Drops the instance's reference to its parent, taken by
+ * vslice_bochs_init().
+ */
+static void vslice_bochs_release(struct vslice_core_dev *cdev)
+{
+	vslice_parent_put(vslice_inst_from_core(cdev)->parent);
+}
+
 static const struct vslice_model_ops vslice_bochs_model_ops = {
 	.open		= vslice_bochs_open,
 	.close		= vslice_bochs_close,
 	.reset		= vslice_bochs_reset,
 	.query_plane	= vslice_display_query_plane,
+	.release	= vslice_bochs_release,
 	.mig_blob_size	= sizeof(struct vslice_bochs_mig),
 	.mig_save	= vslice_bochs_mig_save,
 	.mig_load	= vslice_bochs_mig_load,
@@ -427,6 +440,8 @@ int vslice_bochs_init(struct vslice_inst *inst)
 	ret = vslice_core_init(&inst->core, &vslice_bochs_model_ops);
 	if (ret)
 		return ret;
+	/* From here the device's release drops it (vslice_bochs_release()). */
+	vslice_parent_get(parent);
 	vslice_cfg_init(&inst->core.cfg, &desc);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR0_REGION_INDEX, &vram);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR2_REGION_INDEX, &mmio);

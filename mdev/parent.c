@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include "vslice.h"
 
@@ -79,6 +80,83 @@ static int vslice_parent_check_dispi(struct vslice_parent *parent)
 	return 0;
 }
 
+/* Parents not freed yet: vslice_exit() waits until there are none. */
+static atomic_t vslice_parents_alive = ATOMIC_INIT(0);
+
+/*
+ * The release of @life: the last reference to the parent is gone, so no
+ * instance, type or binding uses it.  The wake-up is the last thing it
+ * does: vslice_exit() may free the module's code once it has run.
+ */
+static void vslice_parent_release(struct device *life)
+{
+	struct vslice_parent *parent =
+		container_of(life, struct vslice_parent, life);
+
+	mutex_destroy(&parent->lock);
+	kfree(parent);
+	if (atomic_dec_and_test(&vslice_parents_alive))
+		wake_up_var(&vslice_parents_alive);
+}
+
+/*
+ * The types live in the parent, but the mdev core releases each from its
+ * kobject's release, which may run after mdev_unregister_parent() has
+ * returned (an mdev device whose own release is still to come holds its
+ * type; CONFIG_DEBUG_KOBJECT_RELEASE delays every release) and which
+ * ends with put_device(type->parent->dev), a reference on the PCI device
+ * the core took when it added the type.  So that the parent outlives its
+ * types, hold each across the unregistration (vslice_parent_hold_types()),
+ * then point the mdev parent at @life and move each type's reference
+ * from the PCI device to @life before letting go of the type: the last
+ * type to be released drops the parent's last reference.  (s390's
+ * vfio_ccw_parent has the refcounted parent but frees it at unbind, with
+ * the types' releases possibly still to come.)
+ */
+static void vslice_parent_hold_types(struct vslice_parent *parent)
+{
+	unsigned int i;
+
+	for (i = 0; i < parent->nr_types; i++)
+		kobject_get(&parent->types[i].mtype.kobj);
+}
+
+/*
+ * After mdev_unregister_parent(): nothing in the mdev core reads
+ * @mparent but the types' and mdev devices' releases.
+ */
+static void vslice_parent_let_go_types(struct vslice_parent *parent)
+{
+	unsigned int i;
+
+	parent->mparent.dev = &parent->life;
+	for (i = 0; i < parent->nr_types; i++) {
+		vslice_parent_get(parent);
+		put_device(&parent->pdev->dev);
+		kobject_put(&parent->types[i].mtype.kobj);
+	}
+}
+
+/*
+ * A failed mdev_register_parent() has let go of every type it added, and
+ * their releases have run, unless CONFIG_DEBUG_KOBJECT_RELEASE queued
+ * them (no mdev device can hold a type yet): wait for those before the
+ * memory they live in goes.
+ */
+static void vslice_parent_flush_types(struct vslice_parent *parent)
+{
+#ifdef CONFIG_DEBUG_KOBJECT_RELEASE
+	unsigned int i;
+
+	for (i = 0; i < parent->nr_types; i++) {
+		struct kobject *kobj = &parent->types[i].mtype.kobj;
+
+		if (kobj->state_initialized)
+			flush_delayed_work(&kobj->release);
+	}
+#endif
+}
+
 static int vslice_pci_probe(struct pci_dev *pdev,
 			    const struct pci_device_id *id)
 {
@@ -92,13 +170,16 @@ static int vslice_pci_probe(struct pci_dev *pdev,
 	parent = kzalloc(sizeof(*parent), GFP_KERNEL);
 	if (!parent)
 		return -ENOMEM;
+	device_initialize(&parent->life);
+	parent->life.release = vslice_parent_release;
+	atomic_inc(&vslice_parents_alive);
 	parent->pdev = pdev;
 	mutex_init(&parent->lock);
 	INIT_LIST_HEAD(&parent->insts);
 
 	ret = pci_enable_device_mem(pdev);
 	if (ret)
-		goto err_free;
+		goto err_put;
 
 	ret = pci_request_regions(pdev, VSLICE_NAME);
 	if (ret)
@@ -139,8 +220,10 @@ static int vslice_pci_probe(struct pci_dev *pdev,
 	ret = mdev_register_parent(&parent->mparent, &pdev->dev,
 				   &vslice_mdev_driver, parent->mtypes,
 				   parent->nr_types);
-	if (ret)
+	if (ret) {
+		vslice_parent_flush_types(parent);
 		goto err_fini_pool;
+	}
 
 	pci_info(pdev, "%llu MiB of VRAM, %u types\n",
 		 parent->vram_size / SZ_1M, parent->nr_types);
@@ -156,9 +239,8 @@ err_release:
 	pci_release_regions(pdev);
 err_disable:
 	pci_disable_device(pdev);
-err_free:
-	mutex_destroy(&parent->lock);
-	kfree(parent);
+err_put:
+	vslice_parent_put(parent);
 	return ret;
 }
 
@@ -166,6 +248,7 @@ static void vslice_pci_remove(struct pci_dev *pdev)
 {
 	struct vslice_parent *parent = pci_get_drvdata(pdev);
 
+	vslice_parent_hold_types(parent);
 	/* Removes every instance, each waiting for its user to let go. */
 	mdev_unregister_parent(&parent->mparent);
 	WARN_ON(!list_empty(&parent->insts) || parent->nr_insts);
@@ -175,8 +258,8 @@ static void vslice_pci_remove(struct pci_dev *pdev)
 	pci_iounmap(pdev, parent->mmio);
 	pci_release_regions(pdev);
 	pci_disable_device(pdev);
-	mutex_destroy(&parent->lock);
-	kfree(parent);
+	vslice_parent_let_go_types(parent);
+	vslice_parent_put(parent);
 }
 
 /*
@@ -225,6 +308,13 @@ static void __exit vslice_exit(void)
 {
 	pci_unregister_driver(&vslice_pci_driver);
 	mdev_unregister_driver(&vslice_mdev_driver);
+	/*
+	 * Unbinding does not end every use of the module's code: the
+	 * releases of instances and types may still be to come, and each
+	 * holds its parent (struct vslice_parent.life).
+	 */
+	wait_var_event(&vslice_parents_alive,
+		       !atomic_read(&vslice_parents_alive));
 	debugfs_remove(vslice_debugfs_root);
 }
 

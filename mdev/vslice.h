@@ -97,6 +97,12 @@ struct vslice_type {
 
 /**
  * struct vslice_parent - one bound bochs-display
+ * @life: the reference count of this structure, which may outlive the
+ *	  binding: a struct device never added to sysfs, whose release frees
+ *	  the parent.  References: the binding's own; one per instance,
+ *	  from creation to its vfio device's release; and, after unbinding,
+ *	  one per type, dropped by the mdev core's release of the type (see
+ *	  vslice_parent_let_go_types()).
  * @pdev: the PCI device
  * @mparent: registration with the mdev core
  * @mmio: BAR2, the device's register file
@@ -118,6 +124,7 @@ struct vslice_type {
  * @mtypes: @types as the mdev core wants them
  */
 struct vslice_parent {
+	struct device life;
 	struct pci_dev *pdev;
 	struct mdev_parent mparent;
 	void __iomem *mmio;
@@ -245,6 +252,16 @@ vslice_parent_from_mtype(struct mdev_type *mt)
 
 /* parent.c */
 extern struct dentry *vslice_debugfs_root;
+
+static inline void vslice_parent_get(struct vslice_parent *parent)
+{
+	get_device(&parent->life);
+}
+
+static inline void vslice_parent_put(struct vslice_parent *parent)
+{
+	put_device(&parent->life);
+}
 
 /* type.c */
 void vslice_types_init(struct vslice_parent *parent);

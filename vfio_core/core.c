@@ -394,11 +394,12 @@ static void vslice_core_release(struct vfio_device *vdev)
 
 	/* A device that failed before vslice_core_init() has no model. */
 	if (cdev->model) {
-		if (cdev->model->release)
-			cdev->model->release(cdev);
 		mutex_destroy(&cdev->mig_lock);
 		mutex_destroy(&cdev->lock);
 		free_percpu(cdev->stats.trapped);
+		/* Last: it may drop what keeps the model's module loaded. */
+		if (cdev->model->release)
+			cdev->model->release(cdev);
 	}
 	vslice_compat_free_device(vdev);
 }

@@ -234,7 +234,9 @@ struct vslice_plane {
  *		 (VFIO_DEVICE_QUERY_GFX_PLANE); NULL if the device has no
  *		 display.  Returns 0 or a negative errno.
  * @release: free the model's part of the device; called once, when the
- *	     last reference to the vfio_device goes.
+ *	     last reference to the vfio_device goes, and last: after the
+ *	     core has freed its part, so that it may drop the reference
+ *	     that keeps the module's code in use.
  * @mig_blob_size: bytes of model state in a migration stream
  * @mig_save: write the model's state into @blob, little-endian; called
  *	      with &vslice_core_dev.lock held on a stopped device
