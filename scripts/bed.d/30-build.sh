@@ -215,29 +215,27 @@ stage_initramfs() {
 
 	ov=$b/overlay
 	rm -rf "$ov"
-	mkdir -p "$ov/vslice/bin" "$ov/vslice/selftests"
+	mkdir -p "$ov/vslice/bin"
 	cp "$BED_DIR/guest-init" "$ov/init"
 	cp "$BED_DIR/guest-run-tests" "$ov/vslice/run-tests"
 	cp "$script" "$ov/vslice/guest-script"
 	cp "$b/vslice.ko" "$ov/vslice/vslice.ko"
 	cp -a "$OUT/build/user/." "$ov/vslice/bin/"
 	# VSLICE_ONLY="prog [prog...]": run these programs only (a developer's
-	# quick loop); each keeps the timeout the full list gives it.
+	# quick loop); each keeps its collection and so its timeout.
 	if [ -n "${VSLICE_ONLY:-}" ]; then
 		local p
 		for p in $VSLICE_ONLY; do
-			grep -E "^$p( |\$)" "$OUT/build/user/TESTS" || echo "$p"
-		done >"$ov/vslice/bin/TESTS"
-	fi
-	if compgen -G "$SRC/selftests/*.sh" >/dev/null; then
-		cp "$SRC"/selftests/*.sh "$ov/vslice/selftests/"
+			grep -E "^[^:]*:$p(\.sh)?\$" "$OUT/build/user/kselftest-list.txt" || echo "vslice:$p"
+		done >"$ov/vslice/bin/kselftest-list.txt"
 	fi
 	# The samples the tests use (mdevctl's JSON, libvirt's XML).
 	mkdir -p "$ov/vslice/samples"
 	find "$SRC/samples" -maxdepth 1 \( -name '*.json' -o -name '*.xml' -o -name '*.conf' \) \
 		-exec cp {} "$ov/vslice/samples/" \;
 	{
-		echo "VSLICE_TEST_TIMEOUT=$TEST_TIMEOUT"
+		# an override of the collections' settings, only if asked for
+		[ -z "$TEST_TIMEOUT" ] || echo "VSLICE_TEST_TIMEOUT=$TEST_TIMEOUT"
 		echo "VSLICE_OUTER_SCREENS=$(screens_dir "$k")"
 		# fuzz_test's seed, op count and threads (make test-full: 10M ops)
 		env | grep '^VSLICE_FUZZ_[A-Z]*=[0-9A-Za-z]*$' || :

@@ -2,7 +2,7 @@
 # scripts/bed: the migration QEMU from bookworm-backports.
 # Sourced by scripts/bed before main runs (its header lists the stages).
 
-# The nested migration tests (selftests/nested_migration_test.c) need QEMU 8.0 or
+# The nested migration tests (selftests/nested/nested_migration_test.c) need QEMU 8.0 or
 # later, the first to speak VFIO migration v2; bookworm has 7.2, its
 # backports suite a 10.x built for bookworm. The bed takes that QEMU from
 # the backports suite through a private apt state (a sources.list made from
