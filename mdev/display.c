@@ -19,6 +19,7 @@
  */
 
 #include <drm/drm_fourcc.h>
+#include <kunit/visibility.h>
 #include <linux/sysfs.h>
 
 #include "vslice.h"
@@ -81,6 +82,7 @@ enum vslice_scanout vslice_display_mode_locked(struct vslice_inst *inst,
 		return VSLICE_SCANOUT_INVALID;
 	return VSLICE_SCANOUT_ON;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_display_mode_locked);
 
 /**
  * vslice_display_mode_show() - the current scanout, for sysfs

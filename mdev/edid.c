@@ -9,6 +9,7 @@
  * guest's sanity checks; nothing scans them out.
  */
 
+#include <kunit/visibility.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 
@@ -195,3 +196,4 @@ size_t vslice_edid_generate(u8 *edid, const struct vslice_type *type,
 	edid[127] = -sum;
 	return VSLICE_EDID_BLOCK;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_edid_generate);

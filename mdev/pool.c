@@ -18,6 +18,7 @@
  * because the slice will be clean by the time a create needs it.
  */
 
+#include <kunit/visibility.h>
 #include <linux/bitmap.h>
 #include <linux/io.h>
 #include <linux/log2.h>
@@ -157,6 +158,7 @@ err_destroy:
 	mutex_destroy(&pool->lock);
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_init);
 
 /**
  * vslice_pool_fini() - tear down a pool whose slices have all been freed
@@ -178,6 +180,7 @@ void vslice_pool_fini(struct vslice_pool *pool)
 	bitmap_free(pool->used);
 	mutex_destroy(&pool->lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_fini);
 
 /* One attempt at a naturally aligned block of @size from the buddy. */
 static int vslice_pool_try_alloc_locked(struct vslice_pool *pool, u64 size,
@@ -236,6 +239,7 @@ int vslice_pool_alloc(struct vslice_pool *pool, u64 size,
 	mutex_unlock(&pool->lock);
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_alloc);
 
 /**
  * vslice_pool_free() - give a slice back
@@ -253,6 +257,7 @@ void vslice_pool_free(struct vslice_pool *pool, struct vslice_slice *slice)
 	mutex_unlock(&pool->lock);
 	slice->block = NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_free);
 
 /**
  * vslice_pool_clear_slice() - clear a slice that is in use, now
@@ -268,6 +273,7 @@ void vslice_pool_clear_slice(struct vslice_pool *pool,
 {
 	vslice_pool_clear(pool, slice->offset, slice->size);
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_clear_slice);
 
 /**
  * vslice_pool_available() - how many slices of one size fit right now
@@ -296,6 +302,7 @@ unsigned int vslice_pool_available(struct vslice_pool *pool, u64 size)
 	mutex_unlock(&pool->lock);
 	return count;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_available);
 
 /* Give back one reserved granule, to be cleared if the host may have used it. */
 static void vslice_pool_unreserve_locked(struct vslice_pool *pool,
@@ -391,6 +398,7 @@ int vslice_pool_set_reserved(struct vslice_pool *pool, u64 size)
 	mutex_unlock(&pool->lock);
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_set_reserved);
 
 /**
  * vslice_pool_reserved() - bytes held back at the top of the VRAM
@@ -407,3 +415,4 @@ u64 vslice_pool_reserved(struct vslice_pool *pool)
 	mutex_unlock(&pool->lock);
 	return reserved;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_pool_reserved);

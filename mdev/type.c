@@ -8,6 +8,7 @@
  * 32 bpp, so a mode of W x H needs W * H * 8 bytes of VRAM.
  */
 
+#include <kunit/visibility.h>
 #include <linux/sysfs.h>
 
 #include "vslice.h"
@@ -57,6 +58,7 @@ void vslice_types_init(struct vslice_parent *parent)
 	}
 	parent->nr_types = n;
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_types_init);
 
 /**
  * vslice_type_available() - mdev @get_available op

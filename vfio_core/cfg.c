@@ -9,6 +9,7 @@
  * the size mask with the read-only flag bits, as on real hardware.
  */
 
+#include <kunit/visibility.h>
 #include <linux/bits.h>
 #include <linux/kernel.h>
 #include <linux/pci_regs.h>
@@ -108,6 +109,7 @@ void vslice_cfg_init(struct vslice_cfg *cfg,
 
 	vslice_cfg_reset(cfg);
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_cfg_init);
 
 /**
  * vslice_cfg_reset() - return a config space to its power-on contents
@@ -121,6 +123,7 @@ void vslice_cfg_reset(struct vslice_cfg *cfg)
 {
 	memcpy(cfg->val, cfg->init, sizeof(cfg->val));
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_cfg_reset);
 
 /**
  * vslice_cfg_rw() - read or write config space bytes
@@ -154,3 +157,4 @@ void vslice_cfg_rw(struct vslice_cfg *cfg, void *buf, u32 pos, u32 count,
 		cfg->val[pos] &= ~(v & cfg->w1cmask[pos]);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(vslice_cfg_rw);

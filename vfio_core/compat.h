@@ -31,6 +31,16 @@ static inline void vslice_compat_free_device(struct vfio_device *vdev)
 #endif
 }
 
+/*
+ * Symbol namespaces are string literals from 6.13 on ("module: Convert
+ * symbol namespace to string literal").
+ */
+#if VSLICE_KERNEL_AT_LEAST(6, 13)
+#define VSLICE_COMPAT_IMPORT_NS(ns)	MODULE_IMPORT_NS(#ns)
+#else
+#define VSLICE_COMPAT_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
+#endif
+
 /* eventfd_signal() lost its always-1 count argument in 6.8. */
 static inline void vslice_compat_eventfd_signal(struct eventfd_ctx *ctx)
 {

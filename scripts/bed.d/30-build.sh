@@ -220,6 +220,8 @@ stage_initramfs() {
 	cp "$BED_DIR/guest-run-tests" "$ov/vslice/run-tests"
 	cp "$script" "$ov/vslice/guest-script"
 	cp "$b/vslice.ko" "$ov/vslice/vslice.ko"
+	# the KUnit suites, built where the kernel has KUnit (selftests/kunit.sh)
+	[ ! -e "$b/vslice_kunit.ko" ] || cp "$b/vslice_kunit.ko" "$ov/vslice/"
 	cp -a "$OUT/build/user/." "$ov/vslice/bin/"
 	# VSLICE_ONLY="prog [prog...]": run these programs only (a developer's
 	# quick loop); each keeps its collection and so its timeout.
