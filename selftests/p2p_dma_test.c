@@ -10,8 +10,10 @@
  * belongs to the next tenant: nothing revokes it.  vslice's mappings of
  * device memory are VM_IO | VM_MIXEDMAP, which type1 does not follow, so
  * the request fails with EFAULT, while the CPU (and KVM) use the mapping
- * as before.  The second bochs-display, bound to vfio-pci behind the
- * test VM's emulated IOMMU, is the other device.
+ * as before.  The same holds with iommufd (the cdev path, VSLICE_VFIO=cdev):
+ * IOMMU_IOAS_MAP pins user pages, which a VM_IO mapping has none of.  The
+ * second bochs-display, bound to vfio-pci behind the test VM's emulated
+ * IOMMU, is the other device.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -21,6 +23,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <linux/iommufd.h>
 
 #include "kselftest_harness.h"
 #include "lib/vslice.h"
@@ -64,8 +68,13 @@ FIXTURE_TEARDOWN(p2p)
 	close(self->kmsg);
 }
 
-/* VFIO_IOMMU_MAP_DMA of [@va, @va + @len) in @container: 0 or -errno. */
-static int map_dma(int container, void *va, size_t len, u64 iova)
+/*
+ * A DMA mapping of [@va, @va + @len) at @iova for @pci: VFIO_IOMMU_MAP_DMA
+ * in its container (group path) or IOMMU_IOAS_MAP in its IOAS (cdev
+ * path).  0 or -errno.
+ */
+static int map_dma(const struct vslice_dev *pci, void *va, size_t len,
+		   u64 iova)
 {
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
@@ -74,19 +83,40 @@ static int map_dma(int container, void *va, size_t len, u64 iova)
 		.iova = iova,
 		.size = len,
 	};
+	struct iommu_ioas_map ioas_map = {
+		.size = sizeof(ioas_map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = pci->ioas,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
 
-	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+	if (pci->iommufd >= 0)
+		return ioctl(pci->iommufd, IOMMU_IOAS_MAP, &ioas_map) ?
+		       -errno : 0;
+	return ioctl(pci->container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
 }
 
-static int unmap_dma(int container, size_t len, u64 iova)
+static int unmap_dma(const struct vslice_dev *pci, size_t len, u64 iova)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
 		.argsz = sizeof(unmap),
 		.iova = iova,
 		.size = len,
 	};
+	struct iommu_ioas_unmap ioas_unmap = {
+		.size = sizeof(ioas_unmap),
+		.ioas_id = pci->ioas,
+		.iova = iova,
+		.length = len,
+	};
 
-	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap) ? -errno : 0;
+	if (pci->iommufd >= 0)
+		return ioctl(pci->iommufd, IOMMU_IOAS_UNMAP, &ioas_unmap) ?
+		       -errno : 0;
+	return ioctl(pci->container, VFIO_IOMMU_UNMAP_DMA, &unmap) ? -errno : 0;
 }
 
 /*
@@ -96,7 +126,7 @@ static int unmap_dma(int container, size_t len, u64 iova)
  * the slice.
  */
 static void refuse_vram(struct __test_metadata *_metadata,
-			struct vslice_dev *inst, int container,
+			struct vslice_dev *inst, const struct vslice_dev *pci,
 			const char *bdf, const char *uuid)
 {
 	long long off = vslice_inst_attr_ll(uuid, "vram_offset");
@@ -108,15 +138,15 @@ static void refuse_vram(struct __test_metadata *_metadata,
 	ASSERT_NE(MAP_FAILED, anon);
 	vslice_fill(bar0, SZ16M, 0x9292);
 
-	ASSERT_EQ(0, map_dma(container, anon, SZ16M, IOVA));
-	ASSERT_EQ(0, unmap_dma(container, SZ16M, IOVA));
+	ASSERT_EQ(0, map_dma(pci, anon, SZ16M, IOVA));
+	ASSERT_EQ(0, unmap_dma(pci, SZ16M, IOVA));
 
-	EXPECT_EQ(-EFAULT, map_dma(container, bar0, SZ16M, IOVA + SZ16M))
+	EXPECT_EQ(-EFAULT, map_dma(pci, bar0, SZ16M, IOVA + SZ16M))
 		TH_LOG("the slice's VRAM got a DMA mapping for another device");
-	EXPECT_EQ(-EFAULT, map_dma(container, bar0 + 4096, 4096, IOVA + SZ16M))
+	EXPECT_EQ(-EFAULT, map_dma(pci, bar0 + 4096, 4096, IOVA + SZ16M))
 		TH_LOG("a page of the slice got a DMA mapping");
 	/* nothing is left mapped at that IOVA either way */
-	unmap_dma(container, SZ16M, IOVA + SZ16M);
+	unmap_dma(pci, SZ16M, IOVA + SZ16M);
 
 	vram = vslice_map_parent_vram(bdf, &len);
 	ASSERT_LE(off + SZ16M, len);
@@ -133,12 +163,14 @@ TEST_F(p2p, vram_not_mappable_for_other_device_dma)
 	struct vslice_dev inst;
 
 	vslice_dev_open_assert(&inst, self->uuid);
-	refuse_vram(_metadata, &inst, self->pci.container, self->bdf,
-		    self->uuid);
+	refuse_vram(_metadata, &inst, &self->pci, self->bdf, self->uuid);
 	vslice_dev_close(&inst);
 }
 
-/* The instance's group in the very container of the vfio-pci device. */
+/*
+ * The instance in the very container of the vfio-pci device (group
+ * path), or bound to its iommufd and attached to its IOAS (cdev path).
+ */
 TEST_F(p2p, vram_not_mappable_in_shared_container)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
@@ -147,8 +179,13 @@ TEST_F(p2p, vram_not_mappable_in_shared_container)
 	ssize_t n;
 
 	vslice_dev_init(&inst);
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/iommu_group",
-		 self->uuid);
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s", self->uuid);
+	if (vslice_vfio_cdev()) {
+		ASSERT_EQ(0, vslice_vfio_open_cdev_shared(&inst, path,
+							  &self->pci));
+		goto shared;
+	}
+	strcat(path, "/iommu_group");
 	n = readlink(path, link, sizeof(link) - 1);
 	ASSERT_LT(0, n);
 	link[n] = '\0';
@@ -160,9 +197,8 @@ TEST_F(p2p, vram_not_mappable_in_shared_container)
 			   &self->pci.container));
 	inst.fd = ioctl(inst.group, VFIO_GROUP_GET_DEVICE_FD, self->uuid);
 	ASSERT_LE(0, inst.fd);
-
-	refuse_vram(_metadata, &inst, self->pci.container, self->bdf,
-		    self->uuid);
+shared:
+	refuse_vram(_metadata, &inst, &self->pci, self->bdf, self->uuid);
 	vslice_dev_close(&inst);
 }
 

@@ -388,10 +388,11 @@ int vslice_inst_count(const char *parent)
  * Each device gets its own container.
  */
 /*
- * The cdev path: /dev/vfio/devices/vfioN bound to a fresh iommufd and
- * attached to an IOAS, as QEMU does with iommufd=.
+ * The cdev path: /dev/vfio/devices/vfioN bound to an iommufd and attached
+ * to an IOAS, as QEMU does with iommufd=: fresh ones, or @peer's.
  */
-static int vslice_vfio_open_cdev(struct vslice_dev *dev, const char *sysdev)
+static int vslice_vfio_open_cdev(struct vslice_dev *dev, const char *sysdev,
+				 const struct vslice_dev *peer)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt attach = {
@@ -415,17 +416,36 @@ static int vslice_vfio_open_cdev(struct vslice_dev *dev, const char *sysdev)
 	dev->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (dev->fd < 0)
 		return -errno;
-	dev->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (peer)
+		dev->iommufd = dup(peer->iommufd);
+	else
+		dev->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (dev->iommufd < 0)
 		return -errno;
 	bind.iommufd = dev->iommufd;
-	if (ioctl(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
-	    ioctl(dev->iommufd, IOMMU_IOAS_ALLOC, &alloc))
+	if (ioctl(dev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
 		return -errno;
-	attach.pt_id = alloc.out_ioas_id;
+	if (peer)
+		alloc.out_ioas_id = peer->ioas;
+	else if (ioctl(dev->iommufd, IOMMU_IOAS_ALLOC, &alloc))
+		return -errno;
+	dev->ioas = alloc.out_ioas_id;
+	attach.pt_id = dev->ioas;
 	if (ioctl(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
 		return -errno;
 	return 0;
+}
+
+int vslice_vfio_open_cdev_shared(struct vslice_dev *dev, const char *sysdev,
+				 const struct vslice_dev *peer)
+{
+	int ret;
+
+	vslice_dev_init(dev);
+	ret = vslice_vfio_open_cdev(dev, sysdev, peer);
+	if (ret)
+		vslice_dev_close(dev);
+	return ret;
 }
 
 bool vslice_vfio_cdev(void)
@@ -448,7 +468,7 @@ int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 		snprintf(dev->uuid, sizeof(dev->uuid), "%s", name);
 
 	if (vslice_vfio_cdev()) {
-		ret = vslice_vfio_open_cdev(dev, sysdev);
+		ret = vslice_vfio_open_cdev(dev, sysdev, NULL);
 		if (ret)
 			vslice_dev_close(dev);
 		return ret;

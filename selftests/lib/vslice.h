@@ -60,6 +60,7 @@ typedef __s32 s32;
  * @container: /dev/vfio/vfio (group path)
  * @group: /dev/vfio/N (group path)
  * @iommufd: /dev/iommu (cdev path)
+ * @ioas: the IOAS the device is attached to (cdev path)
  * @fd: the device
  * @uuid: the instance (for vslice_vfio_open(), the device's VFIO name)
  */
@@ -67,6 +68,7 @@ struct vslice_dev {
 	int container;
 	int group;
 	int iommufd;
+	__u32 ioas;
 	int fd;
 	char uuid[VSLICE_UUID_LEN];
 };
@@ -117,6 +119,13 @@ int vslice_inst_count(const char *parent);
 /* VFIO */
 /* True when VSLICE_VFIO=cdev: devices are opened through their cdev. */
 bool vslice_vfio_cdev(void);
+/*
+ * The cdev path only: open sysdev's device cdev as @dev, bound to
+ * @peer's iommufd and attached to @peer's IOAS (one address space for
+ * both, as a VMM gives all its devices).  0 or -errno.
+ */
+int vslice_vfio_open_cdev_shared(struct vslice_dev *dev, const char *sysdev,
+				 const struct vslice_dev *peer);
 int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 		     const char *name);
 int vslice_dev_open(struct vslice_dev *dev, const char *uuid);
