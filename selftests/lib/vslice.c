@@ -101,11 +101,27 @@ int vslice_module_load(void)
 	return ret;
 }
 
+/*
+ * Unloaded means gone from sysfs too.  The driver core removes a driver's
+ * directory (bus/pci/drivers/vslice, bus/mdev/drivers/vslice) only from
+ * its kobject's release, which CONFIG_DEBUG_KOBJECT_RELEASE delays by up
+ * to 4 s: a load before then fails with EEXIST.  Wait for them (10 s).
+ */
 int vslice_module_unload(void)
 {
+	int i;
+
 	if (!vslice_module_loaded())
 		return 0;
-	return syscall(SYS_delete_module, "vslice", O_NONBLOCK) ? -errno : 0;
+	if (syscall(SYS_delete_module, "vslice", O_NONBLOCK))
+		return -errno;
+	for (i = 0; i < 1000; i++) {
+		if (access(SYS_PCI "/drivers/vslice", F_OK) &&
+		    access("/sys/bus/mdev/drivers/vslice", F_OK))
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
 }
 
 static int vslice_cmp_str(const void *a, const void *b)
