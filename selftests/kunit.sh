@@ -20,6 +20,12 @@ echo "TAP version 13"
 set -- $SUITES
 echo "1..$#"
 loaded=
+# Leave the modules as we found them, however this ends.
+cleanup() {
+	grep -q '^vslice_kunit ' /proc/modules && rmmod vslice_kunit
+	[ -z "$loaded" ] || rmmod vslice
+}
+trap cleanup EXIT
 if ! grep -q '^vslice ' /proc/modules; then
 	insmod "$VSLICE_KO" || { echo "# insmod $VSLICE_KO failed"; exit 1; }
 	loaded=1
@@ -52,6 +58,4 @@ for s in $SUITES; do
 	fi
 done
 
-rmmod vslice_kunit
-[ -z "$loaded" ] || rmmod vslice
 exit $failed

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <linux/iommufd.h>
 #include <unistd.h>
@@ -471,6 +472,31 @@ bool vslice_vfio_cdev(void)
 	return path_kind && !strcmp(path_kind, "cdev");
 }
 
+/*
+ * A group node that cannot be opened: say which device number the node has
+ * and which the kernel's group device has, so that a stale node (devtmpfs)
+ * can be told from a group that went away.  errno is kept.
+ */
+static void vslice_group_node_note(const char *node, const char *group)
+{
+	char path[PATH_MAX], devt[32] = "?";
+	int saved = errno;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/vfio/%s/dev", group);
+	if (vslice_sysfs_read(path, devt, sizeof(devt)) < 0)
+		snprintf(devt, sizeof(devt), "gone");
+	if (stat(node, &st))
+		printf("# open %s: %s; node: %s; group device: %s\n",
+		       node, strerror(saved), strerror(errno), devt);
+	else
+		printf("# open %s: %s; node %u:%u; group device %s\n",
+		       node, strerror(saved), major(st.st_rdev),
+		       minor(st.st_rdev), devt);
+	fflush(stdout);
+	errno = saved;
+}
+
 int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 		     const char *name)
 {
@@ -501,8 +527,10 @@ int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 	if (dev->container < 0)
 		goto err;
 	dev->group = open(path, O_RDWR | O_CLOEXEC);
-	if (dev->group < 0)
+	if (dev->group < 0) {
+		vslice_group_node_note(path, strrchr(link, '/') + 1);
 		goto err;
+	}
 	if (ioctl(dev->group, VFIO_GROUP_GET_STATUS, &status))
 		goto err;
 	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
