@@ -21,6 +21,7 @@ set -- $SUITES
 echo "1..$#"
 loaded=
 # Leave the modules as we found them, however this ends.
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	grep -q '^vslice_kunit ' /proc/modules && rmmod vslice_kunit
 	[ -z "$loaded" ] || rmmod vslice
