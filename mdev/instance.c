@@ -164,6 +164,21 @@ static ssize_t opens_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(opens);
 
+/*
+ * Bytes per second the guest dirtied in its VRAM during the last
+ * pre-copy pass of a migration: with the rate the stream moves at, what
+ * an orchestrator needs to predict the downtime.
+ */
+static ssize_t migration_dirty_rate_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	struct vslice_inst *inst = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%llu\n", vslice_core_dirty_rate(&inst->core));
+}
+static DEVICE_ATTR_RO(migration_dirty_rate);
+
 static ssize_t clear_on_close_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
 {
@@ -194,6 +209,7 @@ static struct attribute *vslice_inst_attrs[] = {
 	&dev_attr_parent.attr,
 	&dev_attr_mode.attr,
 	&dev_attr_opens.attr,
+	&dev_attr_migration_dirty_rate.attr,
 	&dev_attr_clear_on_close.attr,
 	NULL
 };

@@ -26,13 +26,12 @@
 #define MMIO(off)	(VSLICE_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) + (off))
 #define EDID_REGION	VFIO_PCI_NUM_REGIONS
 
-/* The stream header (vfio_core/migration.c), as far as tests craft it. */
+/* The stream (vfio_core/migration.c), as far as tests craft it. */
 #define HDR_COMPAT	16	/* 48 bytes of compatibility string */
 #define HDR_BLOB_SIZE	64
-#define HDR_CRC		80
 #define HDR_SIZE	88
-/* The data file's bounce buffer, charged to the caller's memory cgroup. */
-#define MIG_BOUNCE	(256 * 1024)
+#define REC_SIZE	32	/* a record's head: type, pass, offset, length, crc */
+#define REC_CRC		24
 
 FIXTURE(migration) {
 	const char *bdf;
@@ -142,16 +141,31 @@ static u32 crc32_ieee(u32 crc, const u8 *p, size_t len)
 	return ~crc;
 }
 
-/* Make @stream's checksum right again after a test changed its head. */
-static void fix_crc(u8 *stream)
+/* Bytes of config space and model state in the STATE record. */
+static u64 blob_size(const u8 *stream)
 {
 	u64 blob;
-	u32 crc;
 
 	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
-	memset(stream + HDR_CRC, 0, 4);
-	crc = crc32_ieee(0, stream, HDR_SIZE + blob);
-	memcpy(stream + HDR_CRC, &crc, 4);
+	return blob;
+}
+
+/* Where the state (config space first) starts: the last record's payload. */
+static size_t state_at(const u8 *stream, size_t len)
+{
+	return len - blob_size(stream);
+}
+
+/* Make @stream's checksum right again after a test changed its state. */
+static void fix_crc(u8 *stream, size_t len)
+{
+	size_t at = state_at(stream, len);
+	u8 *crcp = stream + at - REC_SIZE + REC_CRC;
+	u32 crc;
+
+	crc = crc32_ieee(0, stream, HDR_SIZE);
+	crc = crc32_ieee(crc, stream + at, blob_size(stream));
+	memcpy(crcp, &crc, 4);
 }
 
 /* The records of the kernel log since @kmsg was opened that contain @s. */
@@ -185,7 +199,10 @@ TEST_F(migration, offers_stop_copy)
 					   VFIO_DEVICE_FEATURE_GET |
 					   VFIO_DEVICE_FEATURE_MIGRATION,
 					   &m, sizeof(m)));
-	ASSERT_EQ(VFIO_MIGRATION_STOP_COPY, m.flags);
+	/* PRE_COPY where the kernel has it (6.2 on): precopy_test */
+	ASSERT_EQ(VFIO_MIGRATION_STOP_COPY |
+		  (vslice_kernel_at_least(6, 2) ? VFIO_MIGRATION_PRE_COPY : 0),
+		  m.flags);
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(self->src.fd));
 }
 
@@ -209,8 +226,10 @@ TEST_F(migration, state_machine_transitions)
 	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 
 	/* states it does not have, and nonsense */
-	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, NULL));
+	if (!vslice_kernel_at_least(6, 2))
+		ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, NULL));
 	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
 	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, 1000, NULL));
 	ASSERT_EQ(-EINVAL, vslice_mig_set(fd, VFIO_DEVICE_STATE_ERROR, NULL));
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(fd));
@@ -288,7 +307,7 @@ TEST_F(migration, bad_streams_refused_and_leave_nothing)
 
 	/* a corrupted register state: the checksum catches it */
 	memcpy(copy, stream, len);
-	copy[100 + 256 + 2] ^= 0x40;
+	copy[state_at(stream, len) + 256 + 2] ^= 0x40;
 	ASSERT_EQ(-EINVAL, resume(self->dst.fd, copy, len, &werr));
 	ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
 
@@ -422,8 +441,8 @@ TEST_F(migration, readonly_config_from_stream_refused)
 		u32 before = vslice_cfg_read(self->dst.fd, fixed[i] & ~3, 4);
 
 		memcpy(copy, stream, len);
-		copy[HDR_SIZE + fixed[i]] ^= 0x08;
-		fix_crc(copy);
+		copy[state_at(stream, len) + fixed[i]] ^= 0x08;
+		fix_crc(copy, len);
 		EXPECT_EQ(-EINVAL, resume(self->dst.fd, copy, len, &werr))
 			TH_LOG("config byte 0x%02x taken from the stream", fixed[i]);
 		EXPECT_EQ(0, werr);
@@ -433,28 +452,26 @@ TEST_F(migration, readonly_config_from_stream_refused)
 	}
 	/* the same stream with the checksum fixed but nothing changed goes in */
 	memcpy(copy, stream, len);
-	fix_crc(copy);
-	ASSERT_EQ(0, memcmp(copy, stream, HDR_SIZE));
+	fix_crc(copy, len);
+	ASSERT_EQ(0, memcmp(copy, stream, len));
 	ASSERT_EQ(0, resume(self->dst.fd, copy, len, &werr));
 	ASSERT_EQ(0x0006, vslice_cfg_read(self->dst.fd, 0x04, 2));
 	free(stream);
 	free(copy);
 }
 
-/* Give @fd a state, save its stream; @head: bytes before the memory. */
+/* Give @fd a state, save its stream; @head: bytes before the records. */
 static size_t save_dirty(int fd, u8 *stream, size_t max, size_t *head)
 {
 	size_t len;
-	u64 blob;
 
 	dirty_source(fd);
 	len = save(fd, stream, max);
-	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
-	*head = HDR_SIZE + blob;
+	*head = HDR_SIZE;
 	return len;
 }
 
-/* Enter RESUMING on @fd and write the head and @mem bytes of memory. */
+/* Enter RESUMING on @fd and write the head and @mem bytes of records. */
 static int resume_part(int fd, const u8 *stream, size_t head, size_t mem)
 {
 	int data = -1;
@@ -543,7 +560,7 @@ TEST_F(migration, no_write_lands_after_refusal)
 
 	ASSERT_NE(NULL, stream);
 	len = save_dirty(self->src.fd, stream, max, &head);
-	stream[HDR_SIZE + 256 + 2] ^= 0x40;	/* register state: bad CRC */
+	stream[state_at(stream, len) + 256 + 2] ^= 0x40;	/* bad CRC */
 	d = vslice_map_bar0(self->dst.fd, SZ16M);
 	for (round = 0; round < 20; round++) {
 		w.data = resume_part(self->dst.fd, stream, head, 0);
@@ -575,17 +592,24 @@ static long long cg_current(const char *cg)
 }
 
 /*
- * Data files' buffers are charged to the memory cgroup of the task that
- * opened them, and given back when the device leaves the file's state,
- * though userspace keeps the file.
+ * What a data file holds (the dirty bitmap, the saved state; charged to
+ * the memory cgroup of the task that opened it) is given back when the
+ * device leaves the file's state, though userspace keeps the file.  The
+ * buffers are small (a bit per page and a few KiB of state), so the test
+ * takes many files, 320 kept open after their state ended, and measures
+ * in the cgroup of the test: the memory cgroup charges in batches of 64
+ * pages, so what is compared is large against that.  (That a live file
+ * is charged is no longer measured: since the stream lost its 256 KiB
+ * bounce buffer, one file's charge is below the batch.)
  */
-TEST_F(migration, data_file_memory_charged_and_freed)
+TEST_F(migration, data_files_freed_with_their_state)
 {
 	const char *root = "/tmp/vslice-cg", *cg = "/tmp/vslice-cg/mig";
 	char uuids[6][VSLICE_UUID_LEN], pid[32];
 	struct vslice_dev devs[8];
-	int data[40], i, n = 0;
-	long long base, held, left;
+	static int data[320];
+	int i, n = 0;
+	long long base, left, mib = 1024 * 1024;
 
 	mkdir(root, 0755);
 	if (access("/tmp/vslice-cg/cgroup.procs", F_OK))
@@ -603,30 +627,24 @@ TEST_F(migration, data_file_memory_charged_and_freed)
 		vslice_dev_open_assert(&devs[n++], uuids[i]);
 	}
 
-	/* eight live stop-copy files: at least their buffers are charged */
+	/*
+	 * 320 stop-copy files, each left open after its state ended: they
+	 * hold their file and nothing else (a few hundred bytes each); their
+	 * buffers, had they stayed, would hold 320 * (512 + state) bytes
+	 * more, over a MiB.
+	 */
 	base = cg_current(cg);
-	for (i = 0; i < 8; i++)
-		ASSERT_EQ(0, vslice_mig_set(devs[i].fd,
-					    VFIO_DEVICE_STATE_STOP_COPY, &data[i]));
-	held = cg_current(cg);
-	EXPECT_LE(base + 7 * MIG_BOUNCE, held)
-		TH_LOG("8 data files charged %lld bytes", held - base);
-
-	/* leaving the state gives the buffers back, open files or not */
-	for (i = 0; i < 8; i++)
-		ASSERT_EQ(0, vslice_mig_set(devs[i].fd, VFIO_DEVICE_STATE_STOP, NULL));
-	/* and so do 32 more files left open after their state ended */
-	for (i = 8; i < 40; i++) {
+	for (i = 0; i < 320; i++) {
 		ASSERT_EQ(0, vslice_mig_set(devs[i % 8].fd,
 					    VFIO_DEVICE_STATE_STOP_COPY, &data[i]));
 		ASSERT_EQ(0, vslice_mig_set(devs[i % 8].fd,
 					    VFIO_DEVICE_STATE_STOP, NULL));
 	}
 	left = cg_current(cg);
-	EXPECT_GT(base + 8 * MIG_BOUNCE, left)
-		TH_LOG("40 ended data files still hold %lld bytes", left - base);
+	EXPECT_GT(base + mib, left)
+		TH_LOG("320 ended data files still hold %lld bytes", left - base);
 
-	for (i = 0; i < 40; i++)
+	for (i = 0; i < 320; i++)
 		close(data[i]);
 	for (i = 2; i < 8; i++)
 		vslice_dev_close(&devs[i]);
@@ -644,7 +662,7 @@ TEST_F(migration, data_file_memory_charged_and_freed)
 TEST_F(migration, stream_strings_logged_escaped)
 {
 	const u64 magic = 0x474d43494c535600ULL;	/* "\0VSLICMG" */
-	const u32 version = 1, size = HDR_SIZE;
+	const u32 version = 2, size = HDR_SIZE;
 	static const char evil[] = "evil\n<0>forged\x1b[2J";
 	u8 head[HDR_SIZE];
 	char last[8192];

@@ -1336,6 +1336,8 @@ static void bench_migration(struct bench_ctx *ctx)
 	}
 	if (!buf)
 		snprintf(why, sizeof(why), "no memory for the stream");
+	else	/* its pages in place: no first-round faults on either side */
+		memset(buf, 0, (size_t)(mib[1] + 1) * VSLICE_MIB);
 	for (k = 0; k < rounds && !*why; k++) {
 		for (i = 0; i < 2 && !*why; i++) {
 			unsigned int j = k % 2 ? 1 - i : i;
@@ -1387,6 +1389,162 @@ static void bench_migration(struct bench_ctx *ctx)
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
 }
 
+/* Read the pre-copy stream on @data to its temporary end; bytes read. */
+static ssize_t precopy_drain(int data, u8 *buf, size_t max)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(data, buf + len, max - len)) > 0)
+		len += n;
+	if (n < 0 && errno != ENOMSG)
+		return -errno;
+	return len;
+}
+
+/*
+ * One switchover after a pre-copy pass of an idle instance: PRE_COPY, the
+ * whole first pass read (the guest keeps running), then the downtime:
+ * STOP_COPY, the rest of the stream, STOP.  Back to RUNNING after.
+ */
+static int idle_switchover(int fd, u8 *buf, size_t max, u64 *ns,
+			   size_t *len)
+{
+	int data = -1, ret;
+	ssize_t n;
+	u64 t0;
+
+	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &data);
+	if (ret)
+		return ret;
+	n = precopy_drain(data, buf, max);
+	if (n < 0)
+		ret = n;
+	t0 = now_ns();
+	if (!ret)
+		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, NULL);
+	for (*len = 0; !ret && (n = read(data, buf + *len, max - *len)) > 0;)
+		*len += n;
+	if (!ret && n < 0)
+		ret = -errno;
+	if (!ret)
+		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
+	*ns = now_ns() - t0;
+	close(data);
+	if (!ret)
+		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
+	return ret;
+}
+
+/*
+ * The guest's write bandwidth to its VRAM while pre-copy tracks it:
+ * PRE_COPY entered and its first pass read, so that every page is clean
+ * and write-protected, then the slice written whole (a write fault per
+ * page, first touch, included); against the same write with nothing
+ * tracked.  Taking turns.
+ */
+static int tracked_write(int fd, u8 *map, size_t slice, u8 *buf, size_t max,
+			 double *mibs_tracked, double *mibs_plain)
+{
+	int data = -1, ret;
+	ssize_t n;
+	u64 ns;
+
+	*mibs_plain = mibs(slice, map_write_ns(map, slice));
+	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &data);
+	if (ret)
+		return ret;
+	n = precopy_drain(data, buf, max);
+	if (n < 0)
+		ret = n;
+	ns = map_write_ns(map, slice);
+	*mibs_tracked = mibs(slice, ns);
+	close(data);
+	if (!ret)
+		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
+	return ret;
+}
+
+/*
+ * Pre-copy: the downtime and the stop-copy bytes of an idle vslice-64M
+ * and vslice-256M after one pre-copy pass, against their slices; and the
+ * cost of the write tracking to a guest that writes its whole VRAM.
+ */
+static void bench_precopy(struct bench_ctx *ctx)
+{
+	static const unsigned int mib[] = { 64, 256 };
+	struct samples t[2] = { 0 }, b[2] = { 0 }, tw = { 0 }, pw = { 0 };
+	char name[64], why[BENCH_WHY_LEN] = "";
+	struct vslice_dev dev;
+	size_t slice, len, max = 300 * VSLICE_MIB;
+	u8 *buf = malloc(max), *map = MAP_FAILED;
+	double tracked, plain;
+	unsigned int i, k;
+	int ret = 0;
+	u64 ns;
+
+	subject_put(&ctx->subj[SUBJ_VSLICE]);
+	VSLICE_ASSERT(buf, "no memory for the stream");
+	for (i = 0; i < 2; i++) {
+		char type[32];
+
+		VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+		vslice_dev_init(&dev);
+		slice = (size_t)mib[i] * VSLICE_MIB;
+		snprintf(type, sizeof(type), "vslice-%uM", mib[i]);
+		ret = instance_mapped(ctx, type, &dev, slice, &map);
+		if (ret) {
+			snprintf(why, sizeof(why), "setting up a %s instance: %s",
+				 type, strerror(-ret));
+			break;
+		}
+		vslice_fill(map, slice, 0x8c + i);
+		for (k = 0; k < rounds && !ret; k++) {
+			ret = idle_switchover(dev.fd, buf, max, &ns, &len);
+			if (!ret) {
+				add(&t[i], ns / 1e6);
+				add(&b[i], (double)len / slice);
+			}
+			if (!ret && i == 0)
+				ret = tracked_write(dev.fd, map, slice, buf, max,
+						    &tracked, &plain);
+			if (!ret && i == 0) {
+				add(&tw, tracked);
+				add(&pw, plain);
+			}
+		}
+		if (ret)
+			snprintf(why, sizeof(why), "pre-copy of a %s instance: %s",
+				 type, strerror(-ret));
+		munmap(map, slice);
+		vslice_dev_close(&dev);
+		if (ret)
+			break;
+	}
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "migration_idle_stop_copy_ms_%umib", mib[i]);
+		if (*why)
+			fig_missing(name, "ms", why);
+		else
+			fig(name, &t[i], "ms");
+		snprintf(name, sizeof(name), "migration_idle_stop_copy_bytes_ratio_%umib",
+			 mib[i]);
+		if (*why)
+			fig_missing(name, "ratio", why);
+		else
+			fig(name, &b[i], "ratio");
+	}
+	if (*why) {
+		fig_missing("precopy_fastpath_write_ratio", "ratio", why);
+	} else {
+		fig("precopy_tracked_write_mibs", &tw, "MiB/s");
+		fig("precopy_untracked_write_mibs", &pw, "MiB/s");
+		ratio_fig("precopy_fastpath_write_ratio", &tw, &pw);
+	}
+	free(buf);
+	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct bench_ctx *ctx);
@@ -1397,6 +1555,7 @@ static const struct {
 	{ "density", bench_density },
 	{ "lifecycle", bench_lifecycle },
 	{ "migration", bench_migration },
+	{ "precopy", bench_precopy },
 };
 
 static bool wanted(const char *name, int argc, char **argv)

@@ -114,4 +114,24 @@ static inline vm_fault_t vslice_compat_insert_mixed(struct vm_area_struct *vma,
  */
 #define VSLICE_HAVE_MIG_DATA_SIZE	VSLICE_KERNEL_AT_LEAST(6, 3)
 
+/*
+ * PRE_COPY and VFIO_MIG_GET_PRECOPY_INFO came in 6.2 ("vfio: Extend the
+ * device migration protocol with PRE_COPY").
+ */
+#define VSLICE_HAVE_PRE_COPY		VSLICE_KERNEL_AT_LEAST(6, 2)
+
+/*
+ * VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 ("vfio: Add support for
+ * VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2", 2026): once the user opts in,
+ * the flags of struct vfio_precopy_info are an output, and the core's
+ * vfio_check_precopy_ioctl() checks the ioctl's input.  Tested by the
+ * series' uapi flag, VFIO_PRECOPY_INFO_REINIT, rather than a version:
+ * the release it landed in is not recorded here.
+ */
+#ifdef VFIO_PRECOPY_INFO_REINIT
+#define VSLICE_HAVE_PRECOPY_INFO_V2	1
+#else
+#define VSLICE_HAVE_PRECOPY_INFO_V2	0
+#endif
+
 #endif /* VSLICE_COMPAT_H */

@@ -4,23 +4,33 @@
  * state as a fixed-size blob and names one region of device memory to
  * carry along.
  *
- * The device supports STOP_COPY (RUNNING, STOP, STOP_COPY, RESUMING).  It
- * has no activity of its own (no DMA, no interrupts), so stopping and
- * running are no-ops.  There is no PRE_COPY: the device memory is mapped
- * straight into the guest, so telling which pages changed would mean
- * write-protecting the fast path; the whole memory goes in stop-copy
- * instead (Documentation/vslice/design.rst measures what that costs).
+ * The device supports STOP_COPY (RUNNING, STOP, STOP_COPY, RESUMING) and,
+ * on kernels that have it, PRE_COPY.  It has no activity of its own (no
+ * DMA, no interrupts), so stopping and running are no-ops.  In PRE_COPY
+ * the device memory stays mapped into the guest and the stream sends it
+ * while the guest runs; dirty.c tracks which pages the guest writes
+ * after they were sent, and those go again, in later passes and in
+ * STOP_COPY.  So the downtime grows with what the guest changed, not
+ * with the size of its memory.
  *
  * The stream, little-endian:
  *
- *   header    struct vslice_mig_header: magic, version, sizes, the
- *             model's compatibility string, a CRC32 of header and state
- *   (state)   config space (256 bytes), then the model's own
- *   memory    the region's device memory, raw
+ *   header    struct vslice_mig_header: magic, version, sizes, the page
+ *             size of the records, the model's compatibility string
+ *   records   struct vslice_mig_record, each followed by its payload:
+ *     MEM     a run of pages of the memory: pass, offset, length.  Pass
+ *             0 is the whole memory, in order; later passes send pages
+ *             again, in ascending order within a pass.
+ *     STATE   last, only once the device is stopped: config space (256
+ *             bytes), then the model's own state, with a CRC32 of the
+ *             header and the state
  *
  * A stream is refused before anything is applied if its header does not
- * match this device (model, type, memory size, version): nothing of it is
- * taken.  Memory bytes go straight to the device memory as they arrive;
+ * match this device (model, type, memory size, version), and at the
+ * first record that is not sound: a run outside the memory or not on
+ * page boundaries, out of order or overlapping the one before in its
+ * pass, a pass 0 that does not cover the memory, anything after the
+ * state.  Memory bytes go straight to the device memory as they arrive;
  * the state is applied only when the stream is complete and its CRC is
  * right, and only if every byte of config space the guest cannot write
  * (IDs, class, BAR flags, capability pointers) equals this device's.  If
@@ -30,6 +40,10 @@
  * (a reset, the last close) clears written memory too, and the data file
  * is shut in the same critical section, so no write can land after the
  * clear.
+ *
+ * Sizes are exact: VFIO_MIG_GET_PRECOPY_INFO and the data-size query
+ * count what the next reads return, record headers included (as long as
+ * the guest writes nothing in between).
  *
  * A data file's buffers are charged to the memory cgroup of the task
  * that asked for the state, and freed as soon as the device leaves the
@@ -47,6 +61,7 @@
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/ratelimit.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -54,8 +69,21 @@
 #include "private.h"
 
 #define VSLICE_MIG_MAGIC	0x474d43494c535600ULL	/* "\0VSLICMG" */
-#define VSLICE_MIG_VERSION	1
-#define VSLICE_MIG_BOUNCE	SZ_256K
+#define VSLICE_MIG_VERSION	2
+
+/* Record types */
+#define VSLICE_MIG_REC_MEM	1
+#define VSLICE_MIG_REC_STATE	2
+
+/*
+ * The most pages one MEM record carries.  A pass zaps (write-protects)
+ * a run just before sending it, so shorter runs leave the guest's
+ * mappings alone longer; 2 MiB costs a 32-byte header per 2 MiB.
+ */
+#define VSLICE_MIG_RUN_PAGES	(SZ_2M / PAGE_SIZE)
+
+/* Device memory moves to and from user memory this much at a time. */
+#define VSLICE_MIG_COPY_STEP	SZ_64K
 
 /**
  * struct vslice_mig_header - the start of every migration stream
@@ -63,9 +91,9 @@
  * @version: VSLICE_MIG_VERSION
  * @header_size: sizeof(struct vslice_mig_header)
  * @compat: the model's compatibility string, NUL-padded
- * @blob_size: bytes of config space and model state that follow
- * @mem_size: bytes of device memory after the blob
- * @crc: CRC32 of the header (with @crc zero) and the blob
+ * @blob_size: bytes of config space and model state in the STATE record
+ * @mem_size: bytes of device memory
+ * @page_size: the unit of MEM records' offsets and lengths
  * @reserved: zero
  */
 struct vslice_mig_header {
@@ -75,6 +103,24 @@ struct vslice_mig_header {
 	char compat[VSLICE_MIG_COMPAT_LEN];
 	__le64 blob_size;
 	__le64 mem_size;
+	__le32 page_size;
+	__le32 reserved;
+};
+
+/**
+ * struct vslice_mig_record - the head of one record of a stream
+ * @type: VSLICE_MIG_REC_MEM or VSLICE_MIG_REC_STATE
+ * @pass: MEM: the pass over the memory this run belongs to; STATE: 0
+ * @offset: MEM: where the run starts in the memory; STATE: 0
+ * @length: bytes of payload that follow
+ * @crc: STATE: CRC32 of the stream header and the payload; MEM: 0
+ * @reserved: zero
+ */
+struct vslice_mig_record {
+	__le32 type;
+	__le32 pass;
+	__le64 offset;
+	__le64 length;
 	__le32 crc;
 	__le32 reserved;
 };
@@ -82,15 +128,25 @@ struct vslice_mig_header {
 /**
  * struct vslice_mig_file - one saving or resuming data stream
  * @cdev: the device; only touched while @disabled is false
- * @lock: protects everything below
- * @disabled: the device left the state this file belongs to; @head and
- *	      @bounce are freed then
+ * @lock: protects everything below; taken before the device's
+ *	  memory_lock
+ * @disabled: the device left the state this file belongs to; @blob is
+ *	      freed then
  * @failed: a write was refused; the stream can no longer complete
- * @saving: a STOP_COPY stream (else RESUMING)
+ * @saving: a PRE_COPY or STOP_COPY stream (else RESUMING)
+ * @stopped: saving: the device is stopped, the stream ends with STATE
  * @pos: bytes of the stream read or written so far
- * @head: header and blob, as saved, or as received so far
- * @head_size: bytes in @head when complete
- * @bounce: buffer between user memory and device memory
+ * @hdr: the stream header, as sent or as received so far
+ * @rec: the record being read or written
+ * @rec_pos: bytes of @rec (head and payload) read or written so far
+ * @rec_open: @rec is under way
+ * @state_done: STATE was sent or received whole
+ * @wrote_mem: resuming: device memory was written
+ * @pass: the pass of the last MEM record
+ * @next: saving: the page the pass goes on from; resuming: where the
+ *	  last MEM record ended (bytes)
+ * @blob: config space and model state, as saved once the device stopped
+ *	  or as received
  */
 struct vslice_mig_file {
 	struct vslice_core_dev *cdev;
@@ -99,10 +155,17 @@ struct vslice_mig_file {
 	bool disabled;
 	bool failed;
 	bool saving;
+	bool stopped;
 	u64 pos;
-	u8 *head;
-	size_t head_size;
-	void *bounce;
+	struct vslice_mig_header hdr;
+	struct vslice_mig_record rec;
+	u64 rec_pos;
+	bool rec_open;
+	bool state_done;
+	bool wrote_mem;
+	u32 pass;
+	u64 next;
+	u8 *blob;
 };
 
 /*
@@ -119,10 +182,9 @@ do {									\
 			 ##__VA_ARGS__);				\
 } while (0)
 
-static size_t vslice_mig_head_size(struct vslice_core_dev *cdev)
+static size_t vslice_mig_blob_size(struct vslice_core_dev *cdev)
 {
-	return sizeof(struct vslice_mig_header) + VSLICE_CFG_SIZE +
-	       cdev->model->mig_blob_size;
+	return VSLICE_CFG_SIZE + cdev->model->mig_blob_size;
 }
 
 static const struct vslice_region *vslice_mig_mem(struct vslice_core_dev *cdev)
@@ -130,43 +192,51 @@ static const struct vslice_region *vslice_mig_mem(struct vslice_core_dev *cdev)
 	return &cdev->regions[cdev->mig_region];
 }
 
-static u64 vslice_mig_stream_size(struct vslice_core_dev *cdev)
+static unsigned long vslice_mig_pages(struct vslice_core_dev *cdev)
 {
-	return vslice_mig_head_size(cdev) + vslice_mig_mem(cdev)->backing;
+	return vslice_mig_mem(cdev)->backing >> PAGE_SHIFT;
 }
 
-/* Fill the header for this device; the CRC over @head comes last. */
-static void vslice_mig_fill_header(struct vslice_core_dev *cdev, u8 *head)
+/* Bytes of a stream for @pages pages of memory in @runs records. */
+static u64 vslice_mig_run_bytes(unsigned long pages, unsigned long runs)
 {
-	struct vslice_mig_header *h = (void *)head;
+	return (u64)runs * sizeof(struct vslice_mig_record) +
+	       ((u64)pages << PAGE_SHIFT);
+}
 
+/* Bytes of the STATE record, head and payload. */
+static u64 vslice_mig_state_bytes(struct vslice_core_dev *cdev)
+{
+	return sizeof(struct vslice_mig_record) + vslice_mig_blob_size(cdev);
+}
+
+/* The header for this device. */
+static void vslice_mig_fill_header(struct vslice_core_dev *cdev,
+				   struct vslice_mig_header *h)
+{
 	memset(h, 0, sizeof(*h));
 	h->magic = cpu_to_le64(VSLICE_MIG_MAGIC);
 	h->version = cpu_to_le32(VSLICE_MIG_VERSION);
 	h->header_size = cpu_to_le32(sizeof(*h));
 	strscpy_pad(h->compat, cdev->mig_compat, sizeof(h->compat));
-	h->blob_size = cpu_to_le64(VSLICE_CFG_SIZE + cdev->model->mig_blob_size);
+	h->blob_size = cpu_to_le64(vslice_mig_blob_size(cdev));
 	h->mem_size = cpu_to_le64(vslice_mig_mem(cdev)->backing);
+	h->page_size = cpu_to_le32(PAGE_SIZE);
 }
 
-static u32 vslice_mig_crc(const u8 *head, size_t size)
+static u32 vslice_mig_crc(const struct vslice_mig_header *h, const u8 *blob,
+			  size_t size)
 {
-	struct vslice_mig_header h;
-	u32 crc;
+	u32 crc = crc32_le(~0, (const u8 *)h, sizeof(*h));
 
-	memcpy(&h, head, sizeof(h));
-	h.crc = 0;
-	crc = crc32_le(~0, (const u8 *)&h, sizeof(h));
-	return ~crc32_le(crc, head + sizeof(h), size - sizeof(h));
+	return ~crc32_le(crc, blob, size);
 }
 
 /* The buffers go when the device leaves the file's state. */
 static void vslice_mig_file_free_bufs(struct vslice_mig_file *migf)
 {
-	kvfree(migf->bounce);
-	migf->bounce = NULL;
-	kfree(migf->head);
-	migf->head = NULL;
+	kfree(migf->blob);
+	migf->blob = NULL;
 }
 
 static void vslice_mig_file_free(struct vslice_mig_file *migf)
@@ -182,15 +252,218 @@ static int vslice_mig_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
-/* Reads of the saving stream: the head from memory, then device memory. */
+/*
+ * Device memory and user memory, a word at a time.  memcpy_fromio() moves
+ * 4 bytes at a time and copy_to_user() is "rep movsb" on CPUs that say
+ * it is fast, which an emulated CPU (QEMU's TCG, where every test of
+ * vslice runs) executes a byte at a time: together they made a stop-copy
+ * of a slice cost 5.7 memcpy()s of it.  A loop of word loads and stores
+ * costs less than one (make bench, migration_stop_copy_ratio_*).  Both
+ * return the bytes not copied.
+ */
+#ifdef CONFIG_64BIT
+typedef u64 vslice_mig_word;
+#define vslice_mig_read_word(p)		__raw_readq(p)
+#define vslice_mig_write_word(v, p)	__raw_writeq(v, p)
+#else
+typedef u32 vslice_mig_word;
+#define vslice_mig_read_word(p)		__raw_readl(p)
+#define vslice_mig_write_word(v, p)	__raw_writel(v, p)
+#endif
+#define VSLICE_MIG_WORD	sizeof(vslice_mig_word)
+
+static size_t vslice_mig_copy_out(void __user *dst, const void __iomem *src,
+				  size_t len)
+{
+	size_t n;
+
+	while (len) {
+		n = min_t(size_t, len, VSLICE_MIG_COPY_STEP);
+		if (!user_access_begin(dst, n))
+			return len;
+		len -= n;
+		for (; n && !IS_ALIGNED((unsigned long)src, VSLICE_MIG_WORD);
+		     n--, src++, dst++)
+			unsafe_put_user(__raw_readb(src), (u8 __user *)dst,
+					fault);
+		for (; n >= VSLICE_MIG_WORD; n -= VSLICE_MIG_WORD,
+		     src += VSLICE_MIG_WORD, dst += VSLICE_MIG_WORD)
+			unsafe_put_user(vslice_mig_read_word(src),
+					(vslice_mig_word __user *)dst, fault);
+		for (; n; n--, src++, dst++)
+			unsafe_put_user(__raw_readb(src), (u8 __user *)dst,
+					fault);
+		user_access_end();
+		cond_resched();
+	}
+	return 0;
+fault:
+	user_access_end();
+	return len + n;
+}
+
+static size_t vslice_mig_copy_in(void __iomem *dst, const void __user *src,
+				 size_t len)
+{
+	vslice_mig_word w;
+	size_t n;
+	u8 b;
+
+	while (len) {
+		n = min_t(size_t, len, VSLICE_MIG_COPY_STEP);
+		if (!user_access_begin(src, n))
+			return len;
+		len -= n;
+		for (; n && !IS_ALIGNED((unsigned long)dst, VSLICE_MIG_WORD);
+		     n--, src++, dst++) {
+			unsafe_get_user(b, (const u8 __user *)src, fault);
+			__raw_writeb(b, dst);
+		}
+		for (; n >= VSLICE_MIG_WORD; n -= VSLICE_MIG_WORD,
+		     src += VSLICE_MIG_WORD, dst += VSLICE_MIG_WORD) {
+			unsafe_get_user(w, (const vslice_mig_word __user *)src,
+					fault);
+			vslice_mig_write_word(w, dst);
+		}
+		for (; n; n--, src++, dst++) {
+			unsafe_get_user(b, (const u8 __user *)src, fault);
+			__raw_writeb(b, dst);
+		}
+		user_access_end();
+		cond_resched();
+	}
+	goto out;
+fault:
+	user_access_end();
+	len += n;
+out:
+	/* raw stores are not ordered: as memcpy_toio() leaves them, do */
+	wmb();
+	return len;
+}
+
+/*
+ * What a saving stream still holds: @initial is the header and the rest
+ * of pass 0, @dirty the pages written after they were sent, each in the
+ * records the reads will put them in.  The STATE record is not counted.
+ */
+static void vslice_mig_pending(struct vslice_mig_file *migf, u64 *initial,
+			       u64 *dirty)
+{
+	struct vslice_core_dev *cdev = migf->cdev;
+	unsigned long total = vslice_mig_pages(cdev), pages, runs;
+	u64 later, again, cur = 0;
+
+	lockdep_assert_held(&migf->lock);
+	if (migf->rec_open &&
+	    le32_to_cpu(migf->rec.type) == VSLICE_MIG_REC_MEM)
+		cur = sizeof(migf->rec) + le64_to_cpu(migf->rec.length) -
+		      migf->rec_pos;
+	/* the rest of this pass, then the pages before where it stands */
+	pages = vslice_dirty_runs(cdev, migf->next, total,
+				  VSLICE_MIG_RUN_PAGES, &runs);
+	later = vslice_mig_run_bytes(pages, runs);
+	pages = vslice_dirty_runs(cdev, 0, migf->next,
+				  VSLICE_MIG_RUN_PAGES, &runs);
+	again = vslice_mig_run_bytes(pages, runs);
+
+	*initial = migf->pos < sizeof(migf->hdr) ?
+		   sizeof(migf->hdr) - migf->pos : 0;
+	if (migf->pass == 0) {
+		*initial += cur + later;
+		*dirty = again;
+	} else {
+		*dirty = cur + later + again;
+	}
+}
+
+/*
+ * Open the next record of a saving stream: the next run of pages to
+ * send, in this pass or the next, or the state once the device is
+ * stopped.  Returns 0, -ENOMSG when nothing is to send for now (PRE_COPY)
+ * or -ENODATA at the end of the stream.
+ */
+static int vslice_mig_next_record(struct vslice_mig_file *migf)
+{
+	struct vslice_core_dev *cdev = migf->cdev;
+	struct vslice_mig_record *rec = &migf->rec;
+	unsigned long first, pages;
+
+	if (migf->state_done)
+		return -ENODATA;
+	pages = vslice_dirty_take(cdev, migf->next, VSLICE_MIG_RUN_PAGES,
+				  &first);
+	if (!pages && migf->next) {
+		/* the pass is over: the next one starts from the bottom */
+		vslice_dirty_round_end(cdev);
+		migf->pass++;
+		migf->next = 0;
+		pages = vslice_dirty_take(cdev, 0, VSLICE_MIG_RUN_PAGES,
+					  &first);
+	}
+	memset(rec, 0, sizeof(*rec));
+	if (pages) {
+		rec->type = cpu_to_le32(VSLICE_MIG_REC_MEM);
+		rec->pass = cpu_to_le32(migf->pass);
+		rec->offset = cpu_to_le64((u64)first << PAGE_SHIFT);
+		rec->length = cpu_to_le64((u64)pages << PAGE_SHIFT);
+		migf->next = first + pages;
+	} else if (migf->stopped) {
+		rec->type = cpu_to_le32(VSLICE_MIG_REC_STATE);
+		rec->length = cpu_to_le64(vslice_mig_blob_size(cdev));
+		rec->crc = cpu_to_le32(vslice_mig_crc(&migf->hdr, migf->blob,
+						      vslice_mig_blob_size(cdev)));
+	} else {
+		return -ENOMSG;
+	}
+	migf->rec_open = true;
+	migf->rec_pos = 0;
+	return 0;
+}
+
+/* Read up to @len bytes of the open record; returns bytes or -EFAULT. */
+static ssize_t vslice_mig_read_record(struct vslice_mig_file *migf,
+				      char __user *buf, size_t len)
+{
+	const struct vslice_region *mem = vslice_mig_mem(migf->cdev);
+	struct vslice_mig_record *rec = &migf->rec;
+	u64 length = le64_to_cpu(rec->length), at;
+	size_t n, left;
+
+	if (migf->rec_pos < sizeof(*rec)) {
+		n = min_t(u64, len, sizeof(*rec) - migf->rec_pos);
+		if (copy_to_user(buf, (u8 *)rec + migf->rec_pos, n))
+			return -EFAULT;
+	} else {
+		at = migf->rec_pos - sizeof(*rec);
+		n = min_t(u64, len, length - at);
+		if (le32_to_cpu(rec->type) == VSLICE_MIG_REC_STATE) {
+			if (copy_to_user(buf, migf->blob + at, n))
+				return -EFAULT;
+		} else {
+			at += le64_to_cpu(rec->offset);
+			left = vslice_mig_copy_out(buf, mem->iomem + at, n);
+			if (left == n)
+				return -EFAULT;
+			n -= left;
+		}
+	}
+	migf->rec_pos += n;
+	if (migf->rec_pos == sizeof(*rec) + length) {
+		migf->rec_open = false;
+		if (le32_to_cpu(rec->type) == VSLICE_MIG_REC_STATE)
+			migf->state_done = true;
+	}
+	return n;
+}
+
+/* Reads of the saving stream: the header, then record after record. */
 static ssize_t vslice_mig_read(struct file *filp, char __user *buf,
 			       size_t len, loff_t *ppos)
 {
 	struct vslice_mig_file *migf = filp->private_data;
-	const struct vslice_region *mem;
-	size_t done = 0, chunk;
+	size_t done = 0, n;
 	ssize_t ret = 0;
-	u64 end, at;
 
 	if (ppos)
 		return -ESPIPE;
@@ -200,33 +473,38 @@ static ssize_t vslice_mig_read(struct file *filp, char __user *buf,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	mem = vslice_mig_mem(migf->cdev);
-	end = migf->head_size + mem->backing;
-	while (done < len && migf->pos < end) {
-		if (migf->pos < migf->head_size) {
-			chunk = min_t(u64, len - done,
-				      migf->head_size - migf->pos);
-			if (copy_to_user(buf + done, migf->head + migf->pos,
-					 chunk)) {
+	while (done < len) {
+		if (migf->pos < sizeof(migf->hdr)) {
+			n = min_t(u64, len - done,
+				  sizeof(migf->hdr) - migf->pos);
+			if (copy_to_user(buf + done,
+					 (u8 *)&migf->hdr + migf->pos, n)) {
 				ret = -EFAULT;
 				break;
 			}
 		} else {
-			at = migf->pos - migf->head_size;
-			chunk = min3((u64)(len - done), end - migf->pos,
-				     (u64)VSLICE_MIG_BOUNCE);
-			memcpy_fromio(migf->bounce, mem->iomem + at, chunk);
-			if (copy_to_user(buf + done, migf->bounce, chunk)) {
-				ret = -EFAULT;
-				break;
+			if (!migf->rec_open) {
+				ret = vslice_mig_next_record(migf);
+				if (ret)
+					break;
 			}
+			ret = vslice_mig_read_record(migf, buf + done,
+						     len - done);
+			if (ret < 0)
+				break;
+			n = ret;
+			ret = 0;
 		}
-		done += chunk;
-		migf->pos += chunk;
+		done += n;
+		migf->pos += n;
+		if (fatal_signal_pending(current))
+			break;
 	}
 out_unlock:
 	mutex_unlock(&migf->lock);
-	return done ? done : ret;
+	if (done)
+		return done;
+	return ret == -ENODATA ? 0 : ret;
 }
 
 /*
@@ -234,46 +512,137 @@ out_unlock:
  * stream is used.
  */
 static int vslice_mig_check_header(struct vslice_core_dev *cdev,
-				   const u8 *head)
+				   const struct vslice_mig_header *h)
 {
-	const struct vslice_mig_header *h = (const void *)head;
-	u8 mine[sizeof(*h)];
-	const struct vslice_mig_header *m = (const void *)mine;
+	struct vslice_mig_header m;
 
-	vslice_mig_fill_header(cdev, mine);
-	if (h->magic != m->magic || h->header_size != m->header_size) {
+	vslice_mig_fill_header(cdev, &m);
+	if (h->magic != m.magic || h->header_size != m.header_size) {
 		vslice_mig_info(cdev, "not a vslice stream\n");
 		return -EINVAL;
 	}
-	if (h->version != m->version) {
+	if (h->version != m.version) {
 		vslice_mig_info(cdev, "version %u, this kernel speaks %u\n",
 				le32_to_cpu(h->version), VSLICE_MIG_VERSION);
 		return -EINVAL;
 	}
-	if (strncmp(h->compat, m->compat, sizeof(h->compat)) ||
-	    h->blob_size != m->blob_size || h->mem_size != m->mem_size) {
+	if (strncmp(h->compat, m.compat, sizeof(h->compat)) ||
+	    h->blob_size != m.blob_size || h->mem_size != m.mem_size) {
 		/* the name is the stream's: escape what is not printable */
 		vslice_mig_info(cdev, "for \"%*pE\" with %llu bytes, this is %s with %llu\n",
 				(int)strnlen(h->compat, sizeof(h->compat)),
 				h->compat, le64_to_cpu(h->mem_size),
-				cdev->mig_compat, le64_to_cpu(m->mem_size));
+				cdev->mig_compat, le64_to_cpu(m.mem_size));
+		return -EINVAL;
+	}
+	if (h->page_size != m.page_size || h->reserved) {
+		vslice_mig_info(cdev, "pages of %u bytes, this kernel's are %lu\n",
+				le32_to_cpu(h->page_size), PAGE_SIZE);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /*
+ * Check a complete record head of a resuming stream against the header
+ * and the records before it (see the top of this file).
+ */
+static int vslice_mig_check_record(struct vslice_mig_file *migf)
+{
+	struct vslice_core_dev *cdev = migf->cdev;
+	const struct vslice_mig_record *rec = &migf->rec;
+	u64 size = vslice_mig_mem(cdev)->backing;
+	u64 off = le64_to_cpu(rec->offset), len = le64_to_cpu(rec->length);
+	u32 pass = le32_to_cpu(rec->pass);
+	bool pass0_whole = migf->pass > 0 || migf->next == size;
+
+	if (rec->reserved) {
+		vslice_mig_info(cdev, "bad record at %llu\n", migf->pos);
+		return -EINVAL;
+	}
+	if (le32_to_cpu(rec->type) == VSLICE_MIG_REC_STATE) {
+		if (!pass0_whole || pass || off || rec->length != migf->hdr.blob_size) {
+			vslice_mig_info(cdev, "state record out of place\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (le32_to_cpu(rec->type) != VSLICE_MIG_REC_MEM || rec->crc ||
+	    !len || off >= size || len > size - off ||
+	    !PAGE_ALIGNED(off) || !PAGE_ALIGNED(len)) {
+		vslice_mig_info(cdev, "bad record at %llu\n", migf->pos);
+		return -EINVAL;
+	}
+	/* pass 0: the memory from the bottom, in order, without gaps */
+	if (migf->pass == 0 && pass == 0 ? off != migf->next :
+	    pass < migf->pass || (pass == migf->pass && off < migf->next) ||
+	    (pass > migf->pass && !pass0_whole)) {
+		vslice_mig_info(cdev, "record %u:%llu out of order\n", pass,
+				off);
+		return -EINVAL;
+	}
+	migf->pass = pass;
+	migf->next = off + len;
+	return 0;
+}
+
+/* Write up to @len bytes into the open record; returns bytes or -errno. */
+static ssize_t vslice_mig_write_record(struct vslice_mig_file *migf,
+				       const char __user *buf, size_t len)
+{
+	const struct vslice_region *mem = vslice_mig_mem(migf->cdev);
+	struct vslice_mig_record *rec = &migf->rec;
+	u64 length, at;
+	size_t n, left;
+	int ret;
+
+	if (migf->rec_pos < sizeof(*rec)) {
+		n = min_t(u64, len, sizeof(*rec) - migf->rec_pos);
+		if (copy_from_user((u8 *)rec + migf->rec_pos, buf, n))
+			return -EFAULT;
+		migf->rec_pos += n;
+		if (migf->rec_pos == sizeof(*rec)) {
+			ret = vslice_mig_check_record(migf);
+			if (ret)
+				return ret;
+		}
+		return n;
+	}
+	length = le64_to_cpu(rec->length);
+	at = migf->rec_pos - sizeof(*rec);
+	n = min_t(u64, len, length - at);
+	if (le32_to_cpu(rec->type) == VSLICE_MIG_REC_STATE) {
+		if (copy_from_user(migf->blob + at, buf, n))
+			return -EFAULT;
+	} else {
+		at += le64_to_cpu(rec->offset);
+		migf->wrote_mem = true;
+		left = vslice_mig_copy_in(mem->iomem + at, buf, n);
+		if (left == n)
+			return -EFAULT;
+		n -= left;
+	}
+	migf->rec_pos += n;
+	if (migf->rec_pos == sizeof(*rec) + length) {
+		migf->rec_open = false;
+		migf->rec_pos = 0;
+		if (le32_to_cpu(rec->type) == VSLICE_MIG_REC_STATE)
+			migf->state_done = true;
+	}
+	return n;
+}
+
+/*
  * Writes of the resuming stream: the header is checked as soon as it is
- * complete, the blob is kept, device memory is written in place.
+ * complete, each record's head as soon as it is; memory is written in
+ * place, the state kept for the end.
  */
 static ssize_t vslice_mig_write(struct file *filp, const char __user *buf,
 				size_t len, loff_t *ppos)
 {
 	struct vslice_mig_file *migf = filp->private_data;
-	const struct vslice_region *mem;
-	size_t done = 0, chunk;
+	size_t done = 0, n;
 	ssize_t ret = 0;
-	u64 end, at;
 
 	if (ppos)
 		return -ESPIPE;
@@ -283,63 +652,136 @@ static ssize_t vslice_mig_write(struct file *filp, const char __user *buf,
 		ret = migf->disabled ? -ENODEV : -EINVAL;
 		goto out_unlock;
 	}
-	mem = vslice_mig_mem(migf->cdev);
-	end = migf->head_size + mem->backing;
-	if (len > end - migf->pos) {
-		/* more than a stream holds: refuse it all */
-		migf->failed = true;
-		ret = -EINVAL;
-		goto out_unlock;
-	}
 	while (done < len) {
-		if (migf->pos < migf->head_size) {
-			chunk = min_t(u64, len - done,
-				      migf->head_size - migf->pos);
-			if (copy_from_user(migf->head + migf->pos, buf + done,
-					   chunk)) {
+		if (migf->state_done) {
+			vslice_mig_info(migf->cdev, "bytes after the end\n");
+			migf->failed = true;
+			break;
+		}
+		if (migf->pos < sizeof(migf->hdr)) {
+			n = min_t(u64, len - done,
+				  sizeof(migf->hdr) - migf->pos);
+			if (copy_from_user((u8 *)&migf->hdr + migf->pos,
+					   buf + done, n)) {
 				ret = -EFAULT;
 				break;
 			}
-			if (migf->pos < sizeof(struct vslice_mig_header) &&
-			    migf->pos + chunk >= sizeof(struct vslice_mig_header)) {
+			if (migf->pos + n == sizeof(migf->hdr)) {
 				ret = vslice_mig_check_header(migf->cdev,
-							      migf->head);
+							      &migf->hdr);
 				if (ret) {
 					migf->failed = true;
 					break;
 				}
 			}
 		} else {
-			at = migf->pos - migf->head_size;
-			chunk = min3((u64)(len - done), end - migf->pos,
-				     (u64)VSLICE_MIG_BOUNCE);
-			if (copy_from_user(migf->bounce, buf + done, chunk)) {
-				ret = -EFAULT;
+			ret = vslice_mig_write_record(migf, buf + done,
+						      len - done);
+			if (ret == -EINVAL)
+				migf->failed = true;
+			if (ret < 0)
 				break;
-			}
-			memcpy_toio(mem->iomem + at, migf->bounce, chunk);
+			n = ret;
+			ret = 0;
 		}
-		done += chunk;
-		migf->pos += chunk;
+		done += n;
+		migf->pos += n;
+		if (fatal_signal_pending(current))
+			break;
 	}
 out_unlock:
 	mutex_unlock(&migf->lock);
+	/* a refused record refuses the write it came in */
+	if (migf->failed)
+		return -EINVAL;
 	return done ? done : ret;
 }
+
+#if VSLICE_HAVE_PRE_COPY
+/**
+ * vslice_mig_ioctl() - VFIO_MIG_GET_PRECOPY_INFO on a PRE_COPY stream
+ * @filp: the data file
+ * @cmd: VFIO_MIG_GET_PRECOPY_INFO
+ * @arg: user's struct vfio_precopy_info
+ *
+ * Return: 0 with the bytes the next reads return, -EINVAL outside
+ * PRE_COPY, -ENOTTY for another command.
+ */
+static long vslice_mig_ioctl(struct file *filp, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct vslice_mig_file *migf = filp->private_data;
+	unsigned long minsz = offsetofend(struct vfio_precopy_info, dirty_bytes);
+	struct vfio_precopy_info info;
+	u64 initial, dirty;
+	int ret = 0;
+
+#if VSLICE_HAVE_PRECOPY_INFO_V2
+	mutex_lock(&migf->lock);
+	ret = migf->disabled ? -EINVAL :
+	      vfio_check_precopy_ioctl(&migf->cdev->vdev, cmd, arg, &info);
+	mutex_unlock(&migf->lock);
+	if (ret)
+		return ret;
+#else
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+#endif
+
+	mutex_lock(&migf->lock);
+	if (migf->disabled || !migf->saving || migf->stopped) {
+		ret = -EINVAL;
+	} else {
+		vslice_mig_pending(migf, &initial, &dirty);
+		info.initial_bytes = initial;
+		info.dirty_bytes = dirty;
+	}
+	mutex_unlock(&migf->lock);
+	if (ret)
+		return ret;
+	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
+}
+#endif
 
 static const struct file_operations vslice_mig_fops = {
 	.owner		= THIS_MODULE,
 	.read		= vslice_mig_read,
 	.write		= vslice_mig_write,
+#if VSLICE_HAVE_PRE_COPY
+	.unlocked_ioctl	= vslice_mig_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+#endif
 	.release	= vslice_mig_release,
 };
 
-static struct file *vslice_mig_file_open(struct vslice_core_dev *cdev,
-					 bool saving)
+/* Keep the state of a stopped device for the end of a saving stream. */
+static void vslice_mig_save_state(struct vslice_mig_file *migf)
 {
+	struct vslice_core_dev *cdev = migf->cdev;
+
+	lockdep_assert_held(&migf->lock);
+	mutex_lock(&cdev->lock);
+	memcpy(migf->blob, cdev->cfg.val, VSLICE_CFG_SIZE);
+	cdev->model->mig_save(cdev, migf->blob + VSLICE_CFG_SIZE);
+	mutex_unlock(&cdev->lock);
+	migf->stopped = true;
+}
+
+/*
+ * A data file for the state @next: PRE_COPY and STOP_COPY save (PRE_COPY
+ * tracks the guest's writes while it runs), RESUMING takes a stream.
+ */
+static struct file *vslice_mig_file_open(struct vslice_core_dev *cdev,
+					 enum vfio_device_mig_state next)
+{
+	bool saving = next != VFIO_DEVICE_STATE_RESUMING;
 	struct vslice_mig_file *migf;
 	struct file *filp;
-	size_t head = vslice_mig_head_size(cdev);
+	int ret = -ENOMEM;
 
 	/* charged to the caller: userspace decides how many there are */
 	migf = kzalloc(sizeof(*migf), GFP_KERNEL_ACCOUNT);
@@ -348,44 +790,48 @@ static struct file *vslice_mig_file_open(struct vslice_core_dev *cdev,
 	mutex_init(&migf->lock);
 	migf->cdev = cdev;
 	migf->saving = saving;
-	migf->head_size = head;
-	migf->head = kzalloc(head, GFP_KERNEL_ACCOUNT);
-	migf->bounce = kvmalloc(VSLICE_MIG_BOUNCE, GFP_KERNEL_ACCOUNT);
-	if (!migf->head || !migf->bounce)
+	migf->blob = kzalloc(vslice_mig_blob_size(cdev), GFP_KERNEL_ACCOUNT);
+	if (!migf->blob)
 		goto err_free;
-
-	if (saving) {
-		struct vslice_mig_header *h = (void *)migf->head;
-
-		/* a snapshot of the state: the device is stopped */
-		vslice_mig_fill_header(cdev, migf->head);
-		mutex_lock(&cdev->lock);
-		memcpy(migf->head + sizeof(*h), cdev->cfg.val, VSLICE_CFG_SIZE);
-		cdev->model->mig_save(cdev, migf->head + sizeof(*h) +
-					    VSLICE_CFG_SIZE);
-		mutex_unlock(&cdev->lock);
-		h->crc = cpu_to_le32(vslice_mig_crc(migf->head, head));
-	}
 
 	filp = anon_inode_getfile("[vslice-migration]", &vslice_mig_fops, migf,
 				  saving ? O_RDONLY : O_WRONLY);
 	if (IS_ERR(filp)) {
-		vslice_mig_file_free(migf);
-		return filp;
+		ret = PTR_ERR(filp);
+		goto err_free;
 	}
 	stream_open(filp->f_inode, filp);
+
+	if (saving) {
+		vslice_mig_fill_header(cdev, &migf->hdr);
+		/* PRE_COPY tracks the guest's writes; STOP_COPY sends all */
+		ret = vslice_dirty_start(cdev,
+					 next != VFIO_DEVICE_STATE_STOP_COPY);
+		if (ret) {
+			/* the file is shut before it is dropped */
+			migf->disabled = true;
+			fput(filp);
+			return ERR_PTR(ret);
+		}
+		if (next == VFIO_DEVICE_STATE_STOP_COPY) {
+			mutex_lock(&migf->lock);
+			vslice_mig_save_state(migf);
+			mutex_unlock(&migf->lock);
+		}
+	}
 	return filp;
 
 err_free:
 	vslice_mig_file_free(migf);
-	return ERR_PTR(-ENOMEM);
+	return ERR_PTR(ret);
 }
 
 /*
  * Shut @migf, with its lock held: no read or write gets through from
  * now on.  Device memory that a resuming stream wrote is cleared unless
  * @keep (the stream was applied), in the same critical section as the
- * shutting, so that no write can land after the clear.
+ * shutting, so that no write can land after the clear.  A saving
+ * stream's tracking ends.
  */
 static void vslice_mig_file_shut(struct vslice_core_dev *cdev,
 				 struct vslice_mig_file *migf, bool keep)
@@ -395,7 +841,9 @@ static void vslice_mig_file_shut(struct vslice_core_dev *cdev,
 	lockdep_assert_held(&migf->lock);
 	if (migf->disabled)
 		return;
-	if (!migf->saving && !keep && migf->pos > migf->head_size)
+	if (migf->saving)
+		vslice_dirty_stop(cdev);
+	else if (!keep && migf->wrote_mem)
 		memset_io(mem->iomem, 0, mem->backing);
 	migf->disabled = true;
 	vslice_mig_file_free_bufs(migf);
@@ -439,20 +887,19 @@ static bool vslice_mig_cfg_fixed_match(const struct vslice_cfg *cfg,
 static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 {
 	struct vslice_mig_file *migf = cdev->mig_file->private_data;
-	const struct vslice_mig_header *h = (const void *)migf->head;
-	const u8 *blob = migf->head + sizeof(*h);
+	const u8 *blob = migf->blob;
 	int ret = 0;
 
 	lockdep_assert_held(&cdev->mig_lock);
 
 	mutex_lock(&migf->lock);
-	if (migf->failed || migf->pos != vslice_mig_stream_size(cdev)) {
-		vslice_mig_info(cdev, "%s after %llu of %llu bytes\n",
-				migf->failed ? "refused" : "ends",
-				migf->pos, vslice_mig_stream_size(cdev));
+	if (migf->failed || !migf->state_done) {
+		vslice_mig_info(cdev, "%s after %llu bytes\n",
+				migf->failed ? "refused" : "ends", migf->pos);
 		ret = -EINVAL;
-	} else if (le32_to_cpu(h->crc) !=
-		   vslice_mig_crc(migf->head, migf->head_size)) {
+	} else if (le32_to_cpu(migf->rec.crc) !=
+		   vslice_mig_crc(&migf->hdr, blob,
+				  vslice_mig_blob_size(cdev))) {
 		vslice_mig_info(cdev, "bad checksum\n");
 		ret = -EINVAL;
 	}
@@ -481,12 +928,40 @@ static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 	return ret;
 }
 
+#if VSLICE_HAVE_PRE_COPY
+/* The device stops while its PRE_COPY stream goes on: freeze and finish. */
+static void vslice_mig_stop_saving_locked(struct vslice_core_dev *cdev)
+{
+	struct vslice_mig_file *migf = cdev->mig_file->private_data;
+
+	lockdep_assert_held(&cdev->mig_lock);
+	mutex_lock(&migf->lock);
+	vslice_dirty_freeze(cdev);
+	vslice_mig_save_state(migf);
+	mutex_unlock(&migf->lock);
+}
+#endif
+
+/* Open the data file of the state @next and keep it as the device's. */
+static struct file *vslice_mig_open_locked(struct vslice_core_dev *cdev,
+					   enum vfio_device_mig_state next)
+{
+	struct file *filp;
+
+	lockdep_assert_held(&cdev->mig_lock);
+	filp = vslice_mig_file_open(cdev, next);
+	if (IS_ERR(filp))
+		return filp;
+	get_file(filp);
+	cdev->mig_file = filp;
+	return filp;
+}
+
 /* One arc of the state machine. */
 static struct file *vslice_mig_step_locked(struct vslice_core_dev *cdev,
 					   enum vfio_device_mig_state cur,
 					   enum vfio_device_mig_state next)
 {
-	struct file *filp;
 	int ret;
 
 	lockdep_assert_held(&cdev->mig_lock);
@@ -499,21 +974,32 @@ static struct file *vslice_mig_step_locked(struct vslice_core_dev *cdev,
 
 	if (cur == VFIO_DEVICE_STATE_STOP &&
 	    (next == VFIO_DEVICE_STATE_STOP_COPY ||
-	     next == VFIO_DEVICE_STATE_RESUMING)) {
-		filp = vslice_mig_file_open(cdev,
-					    next == VFIO_DEVICE_STATE_STOP_COPY);
-		if (IS_ERR(filp))
-			return filp;
-		get_file(filp);
-		cdev->mig_file = filp;
-		return filp;
-	}
+	     next == VFIO_DEVICE_STATE_RESUMING))
+		return vslice_mig_open_locked(cdev, next);
 
 	if (cur == VFIO_DEVICE_STATE_STOP_COPY &&
 	    next == VFIO_DEVICE_STATE_STOP) {
 		vslice_mig_file_disable_locked(cdev);
 		return NULL;
 	}
+
+#if VSLICE_HAVE_PRE_COPY
+	if (cur == VFIO_DEVICE_STATE_RUNNING &&
+	    next == VFIO_DEVICE_STATE_PRE_COPY)
+		return vslice_mig_open_locked(cdev, next);
+
+	if (cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	    next == VFIO_DEVICE_STATE_STOP_COPY) {
+		vslice_mig_stop_saving_locked(cdev);
+		return NULL;	/* the same stream goes on */
+	}
+
+	if (cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	    next == VFIO_DEVICE_STATE_RUNNING) {
+		vslice_mig_file_disable_locked(cdev);
+		return NULL;
+	}
+#endif
 
 	if (cur == VFIO_DEVICE_STATE_RESUMING &&
 	    next == VFIO_DEVICE_STATE_STOP) {
@@ -533,8 +1019,8 @@ static struct file *vslice_mig_step_locked(struct vslice_core_dev *cdev,
  * Walks the arcs the vfio core names towards @new.  A failed arc leaves
  * the device in ERROR; only a reset leaves that.
  *
- * Return: the data file when @new is STOP_COPY or RESUMING, NULL when
- * there is none, or an ERR_PTR.
+ * Return: the data file when @new is PRE_COPY, STOP_COPY (from STOP) or
+ * RESUMING, NULL when there is none, or an ERR_PTR.
  */
 static struct file *vslice_mig_set_state(struct vfio_device *vdev,
 					 enum vfio_device_mig_state new)
@@ -599,14 +1085,44 @@ static int vslice_mig_get_state(struct vfio_device *vdev,
 /**
  * vslice_mig_get_data_size() - vfio @migration_get_data_size op
  * @vdev: device
- * @len: filled in with the length of a stop-copy stream
+ * @len: filled in with the bytes a stop-copy would read from now on
+ *
+ * With a saving stream open: what it still holds (the rest of the record
+ * under way, every dirty page in the records it will be sent in, the
+ * state); without one: a whole stream.  Exact while the guest writes
+ * nothing more.
  *
  * Return: 0.
  */
 static int __maybe_unused vslice_mig_get_data_size(struct vfio_device *vdev,
 						   unsigned long *len)
 {
-	*len = vslice_mig_stream_size(vslice_core_from_vdev(vdev));
+	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
+	unsigned long pages = vslice_mig_pages(cdev);
+	struct vslice_mig_file *migf;
+	u64 initial, dirty, state;
+
+	mutex_lock(&cdev->mig_lock);
+	migf = cdev->mig_file ? cdev->mig_file->private_data : NULL;
+	if (!migf || !migf->saving) {
+		*len = sizeof(struct vslice_mig_header) +
+		       vslice_mig_run_bytes(pages,
+					    DIV_ROUND_UP(pages, VSLICE_MIG_RUN_PAGES)) +
+		       vslice_mig_state_bytes(cdev);
+		goto out_unlock;
+	}
+	mutex_lock(&migf->lock);
+	vslice_mig_pending(migf, &initial, &dirty);
+	if (migf->state_done)
+		state = 0;
+	else if (migf->rec_open)	/* the state is under way */
+		state = vslice_mig_state_bytes(cdev) - migf->rec_pos;
+	else
+		state = vslice_mig_state_bytes(cdev);
+	*len = initial + dirty + state;
+	mutex_unlock(&migf->lock);
+out_unlock:
+	mutex_unlock(&cdev->mig_lock);
 	return 0;
 }
 
@@ -642,11 +1158,18 @@ void vslice_mig_reset(struct vslice_core_dev *cdev)
 void vslice_core_enable_migration(struct vslice_core_dev *cdev,
 				  unsigned int region, const char *compat)
 {
+	const struct vslice_region *r = &cdev->regions[region];
+
+	/* the records' pages are the memory's, and the tracker's */
 	if (WARN_ON(!cdev->model->mig_save || !cdev->model->mig_load ||
-		    cdev->regions[region].ops != &vslice_region_iomem_ops))
+		    r->ops != &vslice_region_iomem_ops ||
+		    !PAGE_ALIGNED(r->phys) || !PAGE_ALIGNED(r->backing)))
 		return;
 	cdev->mig_region = region;
 	strscpy(cdev->mig_compat, compat, sizeof(cdev->mig_compat));
 	cdev->vdev.migration_flags = VFIO_MIGRATION_STOP_COPY;
+#if VSLICE_HAVE_PRE_COPY
+	cdev->vdev.migration_flags |= VFIO_MIGRATION_PRE_COPY;
+#endif
 	cdev->vdev.mig_ops = &vslice_mig_ops;
 }

@@ -42,4 +42,19 @@ void vslice_irq_release(struct vslice_core_dev *cdev);
 
 void vslice_mig_reset(struct vslice_core_dev *cdev);
 
+int vslice_dirty_start(struct vslice_core_dev *cdev, bool track);
+void vslice_dirty_freeze(struct vslice_core_dev *cdev);
+void vslice_dirty_stop(struct vslice_core_dev *cdev);
+bool vslice_dirty_fault(struct vslice_core_dev *cdev, unsigned long pfn,
+			bool write);
+void vslice_dirty_write(struct vslice_core_dev *cdev, phys_addr_t phys,
+			u64 len);
+unsigned long vslice_dirty_take(struct vslice_core_dev *cdev,
+				unsigned long from, unsigned long max,
+				unsigned long *first);
+unsigned long vslice_dirty_runs(struct vslice_core_dev *cdev,
+				unsigned long from, unsigned long to,
+				unsigned long max, unsigned long *runs);
+void vslice_dirty_round_end(struct vslice_core_dev *cdev);
+
 #endif /* VSLICE_CORE_PRIVATE_H */

@@ -423,7 +423,12 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
 	u64 avail, at = vslice_region_window(cdev, r, pos, count, &avail);
 
 	if (write) {
+		/* ordered against migration's sending, as a fault is */
+		down_read(&cdev->memory_lock);
 		memcpy_toio(r->iomem + at, buf, avail);
+		if (avail)
+			vslice_dirty_write(cdev, r->phys + at, avail);
+		up_read(&cdev->memory_lock);
 	} else {
 		memcpy_fromio(buf, r->iomem + at, avail);
 		memset(buf + avail, 0, count - avail);
@@ -461,7 +466,41 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
  * guests all the same (and follows zaps through its MMU notifier); the
  * CPU path is unchanged.  vmf_insert_mixed() of a pfn without a struct
  * page makes the same special PTE vmf_insert_pfn() does.
+ *
+ * Migration tracks writes through these mappings (dirty.c): the VMA has
+ * @pfn_mkwrite, so the kernel keeps its default protection read-only
+ * (write-notify) and asks before a read-only PTE becomes writable.  A
+ * fault maps its page writable at once (with the VMA's full protection)
+ * unless the page is clean and tracked, so that outside migration a
+ * write costs one fault, as it always did.  The fault takes
+ * @memory_lock for reading, which orders it against the zap of a page
+ * the migration stream is sending.
  */
+/* The protection of a mapping of device memory with @flags: see mmap. */
+static pgprot_t vslice_region_prot(vm_flags_t flags)
+{
+	return pgprot_writecombine(vm_get_page_prot(flags));
+}
+
+static vm_fault_t vslice_region_insert(struct vm_fault *vmf,
+				       struct vslice_core_dev *cdev,
+				       unsigned long pfn)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+
+	/*
+	 * vmf_insert_pfn_prot() wants device pfns in a mixed map; a pfn the
+	 * kernel has a struct page for (which a BAR has not, in practice)
+	 * is mapped read-only and takes the write-protect fault.
+	 */
+	if ((vma->vm_flags & VM_WRITE) && !pfn_valid(pfn) &&
+	    vslice_dirty_fault(cdev, pfn, write))
+		return vmf_insert_pfn_prot(vma, vmf->address, pfn,
+					   vslice_region_prot(vma->vm_flags));
+	return vslice_compat_insert_mixed(vma, vmf->address, pfn);
+}
+
 static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -472,18 +511,35 @@ static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 
 	if (pfn >= map->end_pfn)
 		return VM_FAULT_SIGBUS;
-	if (!map->bar)
-		return vslice_compat_insert_mixed(vma, vmf->address, pfn);
 
 	down_read(&map->cdev->memory_lock);
-	if (vslice_core_memory_enabled(map->cdev))
-		ret = vslice_compat_insert_mixed(vma, vmf->address, pfn);
+	if (!map->bar || vslice_core_memory_enabled(map->cdev))
+		ret = vslice_region_insert(vmf, map->cdev, pfn);
 	up_read(&map->cdev->memory_lock);
 	return ret;
 }
 
+/*
+ * The first write to a page mapped read-only: only a page migration has
+ * sent since it last changed is mapped so.  Mark it; the kernel then
+ * makes the PTE writable (or, if a zap came in between, faults again).
+ */
+static vm_fault_t vslice_region_iomem_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	const struct vslice_region_map *map = vma->vm_private_data;
+	unsigned long pfn = vma->vm_pgoff +
+			    ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+
+	down_read(&map->cdev->memory_lock);
+	vslice_dirty_fault(map->cdev, pfn, true);
+	up_read(&map->cdev->memory_lock);
+	return 0;
+}
+
 static const struct vm_operations_struct vslice_region_iomem_vm_ops = {
 	.fault = vslice_region_iomem_fault,
+	.pfn_mkwrite = vslice_region_iomem_pfn_mkwrite,
 };
 
 static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
@@ -500,7 +556,8 @@ static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 	WRITE_ONCE(cdev->mapping, vma->vm_file->f_mapping);
 
 	vma->vm_ops = &vslice_region_iomem_vm_ops;
-	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
+	/* write-notify takes the write bit off again: see the fault */
+	vma->vm_page_prot = vslice_region_prot(vma->vm_flags);
 	vslice_compat_vm_flags_set(vma, VM_IO | VM_MIXEDMAP | VM_DONTEXPAND |
 				   VM_DONTDUMP);
 	vma->vm_pgoff = PHYS_PFN(r->phys + at);

@@ -295,6 +295,32 @@ struct vslice_core_counts {
 };
 
 /**
+ * struct vslice_core_dirty - which pages of migrating memory must be sent
+ * @map: one bit per page of the memory that migrates: set while the page
+ *	 has not been sent since it last changed.  NULL when no saving
+ *	 stream is open.  Bits are set (atomically) with
+ *	 &vslice_core_dev.memory_lock held for reading, cleared and the map
+ *	 replaced with it held for writing.
+ * @pages: bits in @map
+ * @first_pfn: the pfn of the page of bit 0
+ * @tracking: writes to the memory set bits: every user mapping of a clean
+ *	      page is read-only, so that the first write faults.  Changed
+ *	      with &vslice_core_dev.memory_lock held for writing.
+ * @dirtied: bytes of pages that went from clean to dirty in this round
+ * @round_start: when this round began (ns, monotonic)
+ * @rate: bytes per second the user dirtied in the last complete round
+ */
+struct vslice_core_dirty {
+	unsigned long *map;
+	unsigned long pages;
+	unsigned long first_pfn;
+	bool tracking;
+	atomic64_t dirtied;
+	u64 round_start;
+	u64 rate;
+};
+
+/**
  * struct vslice_core_dev - a vfio device served by the vslice core
  * @vdev: the vfio device; must stay first (vfio_alloc_device() checks it)
  * @model: the model's callbacks, set before registration
@@ -325,6 +351,7 @@ struct vslice_core_counts {
  * @mig_file: the open saving or resuming data file, or NULL
  * @mig_region: the region whose device memory migrates
  * @mig_compat: what a stream must come from to be accepted here
+ * @dirty: the pages of @mig_region's memory a saving stream must (re)send
  */
 struct vslice_core_dev {
 	struct vfio_device vdev;
@@ -347,6 +374,7 @@ struct vslice_core_dev {
 	struct file *mig_file;
 	unsigned int mig_region;
 	char mig_compat[VSLICE_MIG_COMPAT_LEN];
+	struct vslice_core_dirty dirty;
 };
 
 /* The core's vfio_device_ops, for vslice_core_alloc() only. */
@@ -477,6 +505,7 @@ void vslice_core_set_base_locked(struct vslice_core_dev *cdev,
 u64 vslice_core_base_locked(struct vslice_core_dev *cdev, unsigned int index);
 void vslice_core_enable_migration(struct vslice_core_dev *cdev,
 				  unsigned int region, const char *compat);
+u64 vslice_core_dirty_rate(struct vslice_core_dev *cdev);
 
 void vslice_cfg_init(struct vslice_cfg *cfg,
 		     const struct vslice_cfg_desc *desc);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/iommufd.h>
 #include <unistd.h>
@@ -854,6 +855,17 @@ int vslice_device_feature(int fd, u32 flags, void *data, size_t size)
 		return -errno;
 	memcpy(data, arg.f.data, size);
 	return 0;
+}
+
+/* Is the running kernel @major.@minor or later? */
+bool vslice_kernel_at_least(unsigned int major, unsigned int minor)
+{
+	unsigned int ma = 0, mi = 0;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &ma, &mi) != 2)
+		VSLICE_FAIL("cannot tell the kernel's version");
+	return ma > major || (ma == major && mi >= minor);
 }
 
 /* Set the migration state; *data_fd gets the data file if there is one. */

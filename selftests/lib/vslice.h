@@ -152,6 +152,7 @@ long long vslice_check_zero(const void *p, size_t len);
 /* migration (VFIO migration v2) */
 int vslice_device_feature(int fd, u32 flags, void *data, size_t size);
 int vslice_mig_set(int fd, u32 state, int *data_fd);
+bool vslice_kernel_at_least(unsigned int major, unsigned int minor);
 u32 vslice_mig_get(int fd);
 
 /**
