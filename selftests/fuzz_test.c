@@ -207,7 +207,7 @@ struct fuzz {
 	u64 seed;
 	/* a good migration stream of the target */
 	u8 *good;
-	size_t good_len, head_len;
+	size_t good_len, state_at;	/* state_at: where the state starts */
 
 	u64 total;
 	u64 next_op;			/* atomic: ops handed out */
@@ -523,28 +523,39 @@ static u32 crc32_ieee(u32 crc, const u8 *p, size_t len)
 #define MIG_HDR_SIZE	88	/* struct vslice_mig_header */
 #define MIG_HDR_BLOB	64	/* its blob_size */
 #define MIG_HDR_MEM	72	/* its mem_size */
-#define MIG_HDR_CRC	80	/* its crc */
+#define MIG_HDR_PAGE	80	/* its page_size */
+#define MIG_REC_SIZE	32	/* a record's head: type, pass, offset, length, crc */
+#define MIG_REC_CRC	24
+#define MIG_RUN		(2 * 1024 * 1024)	/* bytes of a full MEM record */
 
-/* The CRC of header (crc zeroed) and state, as the kernel checks it. */
-static void mig_fix_crc(u8 *s, size_t head_len)
+/* Where the k-th record's head starts in a stop-copy stream. */
+static size_t mig_rec_at(unsigned int k)
 {
-	u32 zero = 0, crc;
+	return MIG_HDR_SIZE + (size_t)k * (MIG_REC_SIZE + MIG_RUN);
+}
 
-	memcpy(s + MIG_HDR_CRC, &zero, 4);
-	crc = ~crc32_ieee(~0u, s, head_len);
-	memcpy(s + MIG_HDR_CRC, &crc, 4);
+/* The CRC of header and state, into the STATE record, as the kernel checks it. */
+static void mig_fix_crc(const struct fuzz *f, u8 *s)
+{
+	size_t blob = f->good_len - f->state_at;
+	u32 crc;
+
+	crc = crc32_ieee(~0u, s, MIG_HDR_SIZE);
+	crc = ~crc32_ieee(crc, s + f->state_at, blob);
+	memcpy(s + f->state_at - MIG_REC_SIZE + MIG_REC_CRC, &crc, 4);
 }
 
 /*
  * A stream to resume from, into w->stream: the captured one as it is,
- * with bytes flipped, with hostile state under a good CRC, with header
- * fields at the edges, truncated, extended, or random bytes.  Returns
- * its length.
+ * with bytes of the header or of record heads flipped, with hostile state
+ * under a good CRC, with header and record fields at the edges,
+ * truncated, extended, or random bytes.  Returns its length.
  */
 static size_t hostile_stream(struct worker *w)
 {
 	struct fuzz *f = w->f;
 	size_t len = f->good_len, i, n;
+	unsigned int runs = f->target_size / MIG_RUN;
 	u8 *s = w->stream;
 	u64 v;
 
@@ -553,28 +564,34 @@ static size_t hostile_stream(struct worker *w)
 	case 0:
 		break;
 	case 1:
-		for (n = 1 + rnd(&w->r) % 8; n; n--)
-			s[rnd(&w->r) % f->head_len] ^= 1 << (rnd(&w->r) % 8);
+		for (n = 1 + rnd(&w->r) % 8; n; n--) {
+			i = rnd(&w->r) % 2 ? rnd(&w->r) % MIG_HDR_SIZE :
+			    mig_rec_at(rnd(&w->r) % runs) + rnd(&w->r) % MIG_REC_SIZE;
+			s[i] ^= 1 << (rnd(&w->r) % 8);
+		}
 		break;
 	case 2:
 		/* hostile state that passes the CRC: the model must check */
 		for (n = 1 + rnd(&w->r) % 16; n; n--) {
-			i = MIG_HDR_SIZE + rnd(&w->r) % (f->head_len -
-							 MIG_HDR_SIZE);
+			i = f->state_at + rnd(&w->r) % (f->good_len - f->state_at);
 			s[i] = rnd(&w->r) % 2 ? rnd(&w->r) : 0xff;
 		}
-		mig_fix_crc(s, f->head_len);
+		mig_fix_crc(f, s);
 		break;
 	case 3: {
+		/* header fields, then a record's type, pass, offset, length */
 		static const unsigned int fields[] = {
-			8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, 84,
+			8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, MIG_HDR_PAGE, 84,
+			0, 4, 8, 16,
 		};
+		unsigned int k = rnd(&w->r) % ARRAY_SIZE(fields);
+		bool wide = k == 2 || k == 3 || k >= 8;
 
 		v = edgy(&w->r, f->good_len);
-		i = fields[rnd(&w->r) % ARRAY_SIZE(fields)];
-		memcpy(s + i, &v, i >= MIG_HDR_BLOB && i < MIG_HDR_CRC ? 8 : 4);
+		i = fields[k] + (k >= 6 ? mig_rec_at(rnd(&w->r) % runs) : 0);
+		memcpy(s + i, &v, wide ? 8 : 4);
 		if (rnd(&w->r) % 2)
-			mig_fix_crc(s, f->head_len);
+			mig_fix_crc(f, s);
 		break;
 	}
 	case 4:
@@ -594,7 +611,8 @@ static size_t hostile_stream(struct worker *w)
 	default:
 		/* memory bytes flipped: taken as they are, the CRC skips them */
 		for (n = 1 + rnd(&w->r) % 8; n; n--)
-			s[f->head_len + rnd(&w->r) % (f->good_len - f->head_len)] ^= 0xff;
+			s[mig_rec_at(rnd(&w->r) % runs) + MIG_REC_SIZE +
+			  rnd(&w->r) % MIG_RUN] ^= 0xff;
 		break;
 	}
 	return len;
@@ -940,8 +958,11 @@ static void capture_stream(struct __test_metadata *_metadata, struct fuzz *f)
 	ASSERT_EQ(0, vslice_mig_set(f->fd, VFIO_DEVICE_STATE_STOP, NULL));
 	ASSERT_EQ(0, vslice_mig_set(f->fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_LT(MIG_HDR_SIZE, f->good_len);
-	f->head_len = MIG_HDR_SIZE + *(u32 *)(f->good + MIG_HDR_BLOB);
-	ASSERT_EQ(f->good_len, f->head_len + f->target_size);
+	ASSERT_EQ(0, f->target_size % MIG_RUN);
+	/* header, the memory in full records, the state last */
+	f->state_at = mig_rec_at(f->target_size / MIG_RUN) + MIG_REC_SIZE;
+	ASSERT_EQ(f->good_len,
+		  f->state_at + *(u64 *)(f->good + MIG_HDR_BLOB));
 }
 
 FIXTURE_SETUP(fuzz)
