@@ -5,7 +5,10 @@
  * A profile is a slice size and the largest mode the guest's bochs
  * driver accepts in it.  The stricter of the drivers' rules (6.1 and
  * 6.12, drm_vram_helper_mode_valid()) wants room for two framebuffers of
- * 32 bpp, so a mode of W x H needs W * H * 8 bytes of VRAM.
+ * 32 bpp, so a mode of W x H needs W * H * 8 bytes of VRAM.  Past 64 MiB
+ * a profile buys VRAM, not pixels: 3840x2160 stays the largest mode, the
+ * largest the virtual monitor's base EDID describes (its detailed timings
+ * stop at 4095 pixels a line), and a 256 MiB slice is a whole card.
  */
 
 #include <kunit/visibility.h>
@@ -25,6 +28,8 @@ static const struct vslice_profile vslice_profiles[] = {
 	{ SZ_16M, 1920, 1080 },
 	{ SZ_32M, 2560, 1600 },
 	{ SZ_64M, 3840, 2160 },
+	{ SZ_128M, 3840, 2160 },
+	{ SZ_256M, 3840, 2160 },
 };
 
 /**

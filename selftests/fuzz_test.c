@@ -137,7 +137,9 @@ static const int ok_errno_policy[] = { EINVAL, EBUSY, ENODEV, ERANGE, 0 };
  * reading the resuming file or writing the saving one EBADF (the VFS:
  * they are opened write-only and read-only).
  */
-static const int ok_errno_mig[] = { EINVAL, ENODEV, ESPIPE, EBADF, 0 };
+/* ENOMSG: a pre-copy stream at its temporary end; ENOTTY: no ioctl (6.1) */
+static const int ok_errno_mig[] = { EINVAL, ENODEV, ESPIPE, EBADF, ENOMSG,
+				    ENOTTY, EFAULT, 0 };
 /*
  * A create: no room ENOSPC, a type the policy does not offer EPERM, the
  * policy's cap EUSERS, a type that does not exist ENOENT (no such file).
@@ -637,7 +639,8 @@ static int mig_set(struct worker *w, u32 state)
 	if (fd >= 0) {
 		mig_close(w);
 		w->data_fd = fd;
-		w->saving = state == VFIO_DEVICE_STATE_STOP_COPY;
+		w->saving = state == VFIO_DEVICE_STATE_STOP_COPY ||
+			    state == VFIO_DEVICE_STATE_PRE_COPY;
 		w->data_pos = 0;
 	}
 	return 0;
@@ -667,7 +670,7 @@ static void op_mig(struct worker *w)
 		VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_STOP,
 		VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_RESUMING,
 		VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_ERROR,
-		6, 7,	/* PRE_COPY, PRE_COPY_P2P: not offered */
+		6, 7,	/* PRE_COPY (from 6.2), PRE_COPY_P2P (not offered) */
 		0xdead,
 	};
 	size_t len;
@@ -700,6 +703,21 @@ static void op_mig(struct worker *w)
 		mig_close(w);
 		account(w, OP_MIG, 0, "");
 		break;
+	case 5: {
+		/* pre-copy info, with sizes and pointers at the edges */
+		struct vfio_precopy_info info = {
+			.argsz = edgy(&w->r, sizeof(info)),
+			.flags = rnd(&w->r),
+		};
+		void *arg = rnd(&w->r) % 8 ? (void *)&info : (void *)16;
+
+		if (w->data_fd < 0)
+			goto cycle;
+		ret = ioctl(w->data_fd, rnd(&w->r) % 8 ? VFIO_MIG_GET_PRECOPY_INFO :
+			    VFIO_MIG_GET_PRECOPY_INFO + rnd(&w->r) % 4, arg);
+		account(w, OP_MIG, ret, "asking for pre-copy info");
+		break;
+	}
 	default:
 cycle:
 		/* a whole resume: STOP, RESUMING, a stream, STOP */

@@ -35,7 +35,7 @@ static void types_follow_vram(struct kunit *test)
 		unsigned int nr;
 	} cases[] = {
 		{ SZ_4M, 1 }, { SZ_16M, 3 }, { SZ_32M, 4 }, { SZ_64M, 5 },
-		{ SZ_256M, 5 },
+		{ SZ_128M, 6 }, { SZ_256M, 7 }, { SZ_512M, 7 },
 	};
 	unsigned int c, i;
 

@@ -484,7 +484,9 @@ int vslice_nested_status(struct vslice_nested *g, char *status, size_t len)
 #define NESTED_MIG_GETFD \
 	"{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"vslice-mig\"}}"
 #define NESTED_MIG_PARAMS \
-	"{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"downtime-limit\":60000,\"max-bandwidth\":10000000000,\"avail-switchover-bandwidth\":1000000000000}}"
+	"{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":10000000000}}"
+#define NESTED_MIG_FORCE \
+	"{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"downtime-limit\":60000,\"avail-switchover-bandwidth\":1000000000000}}"
 #define NESTED_MIG_INCOMING \
 	"{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:vslice-mig\"}}"
 #define NESTED_MIG_MIGRATE \
@@ -498,22 +500,26 @@ int vslice_nested_status(struct vslice_nested *g, char *status, size_t len)
  * @info: QEMU's last query-migrate answer on @src (status, times, bytes;
  *        the error if it failed), may be NULL
  * @len: size of @info
+ * @force: force the switchover: allow a minute of downtime and assume
+ *	   the switchover bandwidth unlimited
  *
  * The stream goes through a socket pair, one end passed to each QEMU over
  * QMP (getfd), so that neither needs to see the other's files.  Live
- * migration; the downtime allowed is generous, since a TCG guest's
- * stop-copy of the devices is slow and must fit in it.  QEMU switches
- * over once what is left fits in that downtime at the switchover
- * bandwidth, which is set high: a device that cannot tell the size of its
- * stop-copy data (no VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, as on 6.1) counts
- * as 100 GiB of it, and the migration would never end.  A migration that
- * times out is cancelled.
+ * migration with QEMU's own downtime limit (300 ms) and its estimate of
+ * the bandwidth: it switches over once what is left (the devices say how
+ * much, through VFIO_DEVICE_FEATURE_MIG_DATA_SIZE and pre-copy) fits in
+ * the limit, so the migration converges by itself or not at all.  Only a
+ * kernel where the device cannot say (6.1: no data-size query, no
+ * PRE_COPY, so QEMU counts 100 GiB of device state) needs @force.  Only
+ * the bandwidth cap is lifted in every case.  A migration that times out
+ * is cancelled.
  *
  * Return: 0 when @src says "completed" and @dst runs the guest, -EIO if
  * the migration failed (see @info), another -errno otherwise.
  */
 int vslice_nested_migrate(struct vslice_nested *src, struct vslice_nested *dst,
-			  unsigned int timeout_s, char *info, size_t len)
+			  unsigned int timeout_s, bool force, char *info,
+			  size_t len)
 {
 	char reply[4096], status[32] = "";
 	double end = nested_now() + timeout_s;
@@ -532,6 +538,9 @@ int vslice_nested_migrate(struct vslice_nested *src, struct vslice_nested *dst,
 	close(sv[1]);
 	if (!ret)
 		ret = vslice_nested_qmp(src, NESTED_MIG_PARAMS, reply,
+					sizeof(reply));
+	if (!ret && force)
+		ret = vslice_nested_qmp(src, NESTED_MIG_FORCE, reply,
 					sizeof(reply));
 	if (!ret)
 		ret = vslice_nested_qmp(dst, NESTED_MIG_INCOMING, reply,

@@ -143,7 +143,8 @@ int vslice_nested_screendump(struct vslice_nested *g, const char *path);
 int vslice_nested_qmp_fd(struct vslice_nested *g, const char *json, int fd,
 			 char *reply, size_t len);
 int vslice_nested_migrate(struct vslice_nested *src, struct vslice_nested *dst,
-			  unsigned int timeout_s, char *info, size_t len);
+			  unsigned int timeout_s, bool force, char *info,
+			  size_t len);
 int vslice_nested_status(struct vslice_nested *g, char *status, size_t len);
 
 /* Does this instance offer a region display plane (display=on)? */
