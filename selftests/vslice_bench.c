@@ -1450,6 +1450,8 @@ static int tracked_write(int fd, u8 *map, size_t slice, u8 *buf, size_t max,
 	ssize_t n;
 	u64 ns;
 
+	/* untracked: every page mapped already, as a running guest has it */
+	map_write_ns(map, slice);
 	*mibs_plain = mibs(slice, map_write_ns(map, slice));
 	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &data);
 	if (ret)
