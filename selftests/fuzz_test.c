@@ -525,7 +525,7 @@ static u32 crc32_ieee(u32 crc, const u8 *p, size_t len)
 #define MIG_HDR_SIZE	88	/* struct vslice_mig_header */
 #define MIG_HDR_BLOB	64	/* its blob_size */
 #define MIG_HDR_MEM	72	/* its mem_size */
-#define MIG_HDR_PAGE	80	/* its page_size */
+#define MIG_HDR_CHUNK	80	/* its chunk_size */
 #define MIG_REC_SIZE	32	/* a record's head: type, pass, offset, length, crc */
 #define MIG_REC_CRC	24
 #define MIG_RUN		(2 * 1024 * 1024)	/* bytes of a full MEM record */
@@ -583,7 +583,7 @@ static size_t hostile_stream(struct worker *w)
 	case 3: {
 		/* header fields, then a record's type, pass, offset, length */
 		static const unsigned int fields[] = {
-			8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, MIG_HDR_PAGE, 84,
+			8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, MIG_HDR_CHUNK, 84,
 			0, 4, 8, 16,
 		};
 		unsigned int k = rnd(&w->r) % ARRAY_SIZE(fields);

@@ -6,8 +6,9 @@
  * the VRAM during pre-copy, then stop-copy and resume into a second
  * instance, whose VRAM must equal the source's byte for byte while the
  * stop-copy part of the stream holds only the pages dirtied after they
- * were sent; hostile record headers (outside the slice, overlapping,
- * out of order, truncated) refused with nothing left behind; and the
+ * were sent (in chunks: the unit of tracking is the header's); hostile
+ * record headers (outside the slice, overlapping, out of order, off the
+ * chunks, truncated) refused with nothing left behind; and the
  * dirty rate an orchestrator reads in sysfs.  Kernels before 6.2 have no
  * PRE_COPY: everything here skips there, saying so.
  */
@@ -28,6 +29,7 @@
 
 /* The stream (vfio_core/migration.c). */
 #define HDR_BLOB_SIZE	64
+#define HDR_CHUNK	80	/* the unit of records and of dirty tracking */
 #define HDR_SIZE	88
 #define REC_SIZE	32
 #define REC_MEM		1
@@ -143,6 +145,39 @@ static u64 blob_size(const u8 *stream)
 
 	memcpy(&blob, stream + HDR_BLOB_SIZE, sizeof(blob));
 	return blob;
+}
+
+/* The chunk a stream's records and the dirty tracking count in. */
+static u32 chunk_size(const u8 *stream)
+{
+	u32 chunk;
+
+	memcpy(&chunk, stream + HDR_CHUNK, sizeof(chunk));
+	return chunk;
+}
+
+/*
+ * The records the dirty pages @pages (ascending) go in, in chunks of
+ * @chunk bytes: the chunks they fall in, in runs.  Returns the bytes;
+ * *@runs and *@chunks say how many.
+ */
+static size_t dirty_bytes(const unsigned int *pages, unsigned int n,
+			  u32 chunk, unsigned int *runs, unsigned int *chunks)
+{
+	long last = -2, c;
+	unsigned int i;
+
+	*runs = 0;
+	*chunks = 0;
+	for (i = 0; i < n; i++) {
+		c = (long)pages[i] * PAGE / chunk;
+		if (c == last)
+			continue;
+		*runs += c != last + 1;
+		(*chunks)++;
+		last = c;
+	}
+	return (size_t)*runs * REC_SIZE + (size_t)*chunks * chunk;
 }
 
 /*
@@ -283,6 +318,9 @@ TEST_F(precopy, precopy_info_exact_after_each_read)
 {
 	size_t full = HDR_SIZE + 8 * REC_SIZE + SZ16M, got, total = 0;
 	size_t steps[] = { 1, 87, 1000, REC_SIZE, 3 * MIB, 5 * MIB + 7, 0 };
+	static const unsigned int written[] = { 9, 10, 4000 };
+	unsigned int runs, chunks;
+	size_t want;
 	u8 *buf = malloc(SZ16M + MIB);
 	int data = -1, err, fd = self->src.fd;
 	unsigned int i;
@@ -317,13 +355,15 @@ TEST_F(precopy, precopy_info_exact_after_each_read)
 	/* the pass ended with nothing dirtied: an idle guest's rate */
 	ASSERT_EQ(0, dirty_rate(self->a));
 
-	/* three writes in two runs: pages 9 and 10, page 4000 */
+	/* three writes: pages 9 and 10, page 4000; two runs of chunks */
 	self->vram[9 * PAGE + 5] ^= 1;
 	self->vram[10 * PAGE] ^= 1;
 	self->vram[4000 * PAGE + 4095] ^= 1;
+	want = dirty_bytes(written, 3, chunk_size(buf), &runs, &chunks);
+	ASSERT_EQ(2, runs);
 	ASSERT_EQ(0, precopy_info(data, &initial, &dirty));
 	ASSERT_EQ(0, initial);
-	ASSERT_EQ(2 * REC_SIZE + 3 * PAGE, dirty);
+	ASSERT_EQ(want, dirty);
 	if (vslice_kernel_at_least(6, 3)) {
 		size = data_size(fd);
 		ASSERT_EQ(dirty + REC_SIZE + blob, size);
@@ -332,10 +372,10 @@ TEST_F(precopy, precopy_info_exact_after_each_read)
 	got = read_stream(data, buf, 100, &err);
 	ASSERT_EQ(100, got);
 	ASSERT_EQ(0, precopy_info(data, &initial, &dirty));
-	ASSERT_EQ(2 * REC_SIZE + 3 * PAGE - 100, dirty);
+	ASSERT_EQ(want - 100, dirty);
 	got = read_stream(data, buf + 100, SZ16M, &err);
 	ASSERT_EQ(ENOMSG, err);
-	ASSERT_EQ(2 * REC_SIZE + 3 * PAGE - 100, got);
+	ASSERT_EQ(want - 100, got);
 	ASSERT_EQ(0, precopy_info(data, &initial, &dirty));
 	ASSERT_EQ(0, dirty);
 	/* the pass that sent them ends at the next read: a rate above 0 */
@@ -417,7 +457,9 @@ TEST_F(precopy, writer_dirties_pages_and_target_matches)
 	u8 *stream = malloc(max), *pages = calloc(PAGES, 1), *d;
 	int data = -1, err, fd = self->src.fd, state, werr, passes = 0;
 	struct writer w = { .vram = self->vram };
-	unsigned int i, p;
+	unsigned int i, p, runs, chunks;
+	size_t want;
+	u32 chunk;
 	u64 initial = 0, dirty = 0;
 	pthread_t t;
 
@@ -464,17 +506,22 @@ TEST_F(precopy, writer_dirties_pages_and_target_matches)
 	close(data);
 	ASSERT_EQ(0, vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
 
-	/* the stop-copy part: the five pages (four records) and the state */
-	ASSERT_EQ(5, walk(stream, stop_at, len, pages, &state));
+	/*
+	 * The stop-copy part: the chunks of the five pages, in their runs,
+	 * and the state; every page of those chunks once, no other page.
+	 */
+	chunk = chunk_size(stream);
+	want = dirty_bytes(known, ARRAY_SIZE(known), chunk, &runs, &chunks);
+	ASSERT_EQ(runs + 1, walk(stream, stop_at, len, pages, &state));
 	ASSERT_EQ(1, state);
-	for (p = 0, i = 0; p < PAGES; p++) {
-		bool want = i < ARRAY_SIZE(known) && known[i] == p;
+	for (p = 0; p < PAGES; p++) {
+		bool in = false;
 
-		ASSERT_EQ(want, pages[p]) TH_LOG("page %u", p);
-		i += want;
+		for (i = 0; i < ARRAY_SIZE(known); i++)
+			in |= (u64)known[i] * PAGE / chunk == (u64)p * PAGE / chunk;
+		ASSERT_EQ(in, pages[p]) TH_LOG("page %u", p);
 	}
-	ASSERT_EQ(4 * REC_SIZE + 5 * PAGE + REC_SIZE + blob_size(stream),
-		  len - stop_at);
+	ASSERT_EQ(want + REC_SIZE + blob_size(stream), len - stop_at);
 
 	/* the whole stream into the second instance: the same bytes */
 	ASSERT_EQ(0, resume(self->dst.fd, stream, len, &werr));
@@ -531,7 +578,7 @@ static int refused(int fd, const u8 *s, size_t len)
  */
 TEST_F(precopy, hostile_record_headers_refused)
 {
-	size_t max = SZ16M + MIB, len, state, tail, n;
+	size_t max = SZ16M + MIB, len, state, tail, n, u;
 	u8 *s = malloc(max), *c = malloc(max + 3 * MIB), *d;
 	int werr, fd = self->dst.fd;
 
@@ -540,6 +587,9 @@ TEST_F(precopy, hostile_record_headers_refused)
 	len = save(self->src.fd, s, max);
 	tail = REC_SIZE + blob_size(s);	/* the STATE record */
 	state = len - tail;
+	u = chunk_size(s);
+	ASSERT_LE(PAGE, u);
+	ASSERT_GE(RUN, u);
 	ASSERT_EQ(HDR_SIZE + 8 * (REC_SIZE + RUN), state);
 
 	/* outside the slice; past its end; wrapping around */
@@ -576,17 +626,20 @@ TEST_F(precopy, hostile_record_headers_refused)
 	/* a later pass: overlapping, going back, an older pass */
 	n = state;
 	memcpy(c, s, n);
-	rec_put(c + n, REC_MEM, 1, 4 * MIB, 2 * PAGE, 0);
-	memset(c + n + REC_SIZE, 0x77, 2 * PAGE);
-	n += REC_SIZE + 2 * PAGE;
-	rec_put(c + n, REC_MEM, 1, 4 * MIB + PAGE, PAGE, 0);
-	memset(c + n + REC_SIZE, 0x78, PAGE);
-	memcpy(c + n + REC_SIZE + PAGE, s + state, tail);
-	ASSERT_EQ(0, refused(fd, c, n + REC_SIZE + PAGE + tail)) TH_LOG("overlapping");
-	rec_put(c + n, REC_MEM, 1, 2 * MIB, PAGE, 0);
-	ASSERT_EQ(0, refused(fd, c, n + REC_SIZE + PAGE + tail)) TH_LOG("going back");
-	rec_put(c + n, REC_MEM, 0, 8 * MIB, PAGE, 0);
-	ASSERT_EQ(0, refused(fd, c, n + REC_SIZE + PAGE + tail)) TH_LOG("an older pass");
+	rec_put(c + n, REC_MEM, 1, 4 * MIB, 2 * u, 0);
+	memset(c + n + REC_SIZE, 0x77, 2 * u);
+	n += REC_SIZE + 2 * u;
+	rec_put(c + n, REC_MEM, 1, 4 * MIB + u, u, 0);
+	memset(c + n + REC_SIZE, 0x78, u);
+	memcpy(c + n + REC_SIZE + u, s + state, tail);
+	ASSERT_EQ(0, refused(fd, c, n + REC_SIZE + u + tail)) TH_LOG("overlapping");
+	rec_put(c + n, REC_MEM, 1, 2 * MIB, u, 0);
+	ASSERT_EQ(0, refused(fd, c, n + REC_SIZE + u + tail)) TH_LOG("going back");
+	rec_put(c + n, REC_MEM, 0, 8 * MIB, u, 0);
+	ASSERT_EQ(0, refused(fd, c, n + REC_SIZE + u + tail)) TH_LOG("an older pass");
+	/* a run off the chunks (a page, where chunks are larger) */
+	rec_put(c + n, REC_MEM, 1, 8 * MIB, u == PAGE ? PAGE / 2 : PAGE, 0);
+	ASSERT_EQ(0, refused(fd, c, n + REC_SIZE + u + tail)) TH_LOG("off the chunks");
 	/* bytes after the state */
 	memcpy(c, s, len);
 	c[len] = 0;
@@ -597,26 +650,27 @@ TEST_F(precopy, hostile_record_headers_refused)
 	ASSERT_EQ(0, refused(fd, s, HDR_SIZE + REC_SIZE + 4096)) TH_LOG("cut in a payload");
 	ASSERT_EQ(0, refused(fd, s, len - 1)) TH_LOG("cut in the state");
 
-	/* sound: pass 1 sends 4 MiB + 2 pages again; the later bytes win */
+	/* sound: pass 1 sends 4 MiB + 2 chunks again; the later bytes win */
 	n = state;
 	memcpy(c, s, n);
-	rec_put(c + n, REC_MEM, 1, 4 * MIB, 2 * PAGE, 0);
-	memset(c + n + REC_SIZE, 0x77, 2 * PAGE);
-	n += REC_SIZE + 2 * PAGE;
-	rec_put(c + n, REC_MEM, 3, 0, PAGE, 0);
-	memset(c + n + REC_SIZE, 0x79, PAGE);
-	n += REC_SIZE + PAGE;
+	rec_put(c + n, REC_MEM, 1, 4 * MIB, 2 * u, 0);
+	memset(c + n + REC_SIZE, 0x77, 2 * u);
+	n += REC_SIZE + 2 * u;
+	rec_put(c + n, REC_MEM, 3, 0, u, 0);
+	memset(c + n + REC_SIZE, 0x79, u);
+	n += REC_SIZE + u;
 	memcpy(c + n, s + state, tail);
 	ASSERT_EQ(0, resume(fd, c, n + tail, &werr));
 	ASSERT_EQ(0, werr);
 	d = vslice_map_bar0(fd, SZ16M);
-	ASSERT_EQ(0, memcmp(d + PAGE, self->vram + PAGE, 4 * MIB - PAGE))
-		TH_LOG("the untouched pages are the source's");
+	ASSERT_EQ(0, memcmp(d + u, self->vram + u, 4 * MIB - u))
+		TH_LOG("the untouched chunks are the source's");
 	ASSERT_EQ(0x77, d[4 * MIB]);
-	ASSERT_EQ(0x77, d[4 * MIB + 2 * PAGE - 1]);
+	ASSERT_EQ(0x77, d[4 * MIB + 2 * u - 1]);
 	ASSERT_EQ(0x79, d[0]);
-	ASSERT_EQ(0, memcmp(d + 4 * MIB + 2 * PAGE, self->vram + 4 * MIB + 2 * PAGE,
-			    SZ16M - 4 * MIB - 2 * PAGE));
+	ASSERT_EQ(0x79, d[u - 1]);
+	ASSERT_EQ(0, memcmp(d + 4 * MIB + 2 * u, self->vram + 4 * MIB + 2 * u,
+			    SZ16M - 4 * MIB - 2 * u));
 	munmap(d, SZ16M);
 	free(s);
 	free(c);

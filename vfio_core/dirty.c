@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vslice dirty tracking: which pages of the memory that migrates changed
+ * vslice dirty tracking: which chunks of the memory that migrates changed
  * since a saving stream sent them.
  *
  * The memory is mapped straight into the guest, so the only place a
  * write can be seen is the page table.  While a device is in PRE_COPY,
- * every user mapping of a page that has been sent since it last changed
- * is read-only: the first write to it faults, the fault marks the page
+ * every user mapping of a chunk that has been sent since it last changed
+ * is read-only: the first write to it faults, the fault marks the chunk
  * dirty and lets the write through (pfn_mkwrite for a present read-only
- * PTE, the fault handler for a missing one), and the page stays writable
- * until the stream sends it again, which zaps it first.  A page is the
- * unit because a PTE is: a coarser chunk would fault once per page all
- * the same and send more.  Trapped writes mark what they wrote.
+ * PTE, the fault handler for a missing one), and the chunk stays
+ * writable until the stream sends it again, which zaps it first.  The
+ * unit is a
+ * chunk of VSLICE_DIRTY_CHUNK bytes: a write fault marks its chunk and
+ * maps every page of the chunk writable at once (as TTM prefaults), so a
+ * guest that writes a whole chunk takes one fault for it, not one per
+ * page; the price is that a single write sends the whole chunk again.
+ * The size is chosen by measurement (design.rst).  Trapped writes mark
+ * what they wrote.
  *
  * Outside PRE_COPY nothing is tracked and every fault maps its page
  * writable at once: the fast path costs what it cost before (one fault
@@ -20,9 +25,10 @@
  * The protocol, with &vslice_core_dev.memory_lock:
  *
  *   sender (memory_lock for writing)     fault (memory_lock for reading)
- *   clear the bits of a run of pages     write: set the bit, map writable
- *   zap the run's PTEs                   read: map writable if the bit is
- *   (unlock, then copy the run)                set, read-only if it is not
+ *   clear the bits of a run of chunks    write: set the bit, map the chunk
+ *   zap the run's PTEs                          writable
+ *   (unlock, then copy the run)          read: map writable if the bit is
+ *                                              set, read-only if it is not
  *
  * pfn_mkwrite sets the bit before the kernel makes the PTE writable; a
  * zap in between makes the kernel retry the write, which faults again.
@@ -39,12 +45,14 @@
 #include "compat.h"
 #include "private.h"
 
+#define VSLICE_DIRTY_CHUNK_PAGES	(VSLICE_DIRTY_CHUNK >> PAGE_SHIFT)
+
 static const struct vslice_region *vslice_dirty_mem(struct vslice_core_dev *cdev)
 {
 	return &cdev->regions[cdev->mig_region];
 }
 
-/* Zap the user mappings of pages [@first, @first + @n) of the memory. */
+/* Zap the user mappings of chunks [@first, @first + @n) of the memory. */
 static void vslice_dirty_zap(struct vslice_core_dev *cdev,
 			     unsigned long first, unsigned long n)
 {
@@ -53,8 +61,9 @@ static void vslice_dirty_zap(struct vslice_core_dev *cdev,
 	lockdep_assert_held_write(&cdev->memory_lock);
 	if (mapping)
 		unmap_mapping_range(mapping,
-				    PFN_PHYS(cdev->dirty.first_pfn + first),
-				    PFN_PHYS(n), true);
+				    PFN_PHYS(cdev->dirty.first_pfn) +
+				    (u64)first * VSLICE_DIRTY_CHUNK,
+				    (u64)n * VSLICE_DIRTY_CHUNK, true);
 }
 
 /**
@@ -67,16 +76,16 @@ static void vslice_dirty_zap(struct vslice_core_dev *cdev,
 int vslice_dirty_start(struct vslice_core_dev *cdev, bool track)
 {
 	const struct vslice_region *mem = vslice_dirty_mem(cdev);
-	unsigned long pages = DIV_ROUND_UP(mem->backing, PAGE_SIZE);
+	unsigned long chunks = DIV_ROUND_UP(mem->backing, VSLICE_DIRTY_CHUNK);
 	struct vslice_core_dirty *d = &cdev->dirty;
 	unsigned long *map;
 
 	/* charged to the task that asked for the stream */
-	map = kvmalloc_array(BITS_TO_LONGS(pages), sizeof(long),
+	map = kvmalloc_array(BITS_TO_LONGS(chunks), sizeof(long),
 			     GFP_KERNEL_ACCOUNT);
 	if (!map)
 		return -ENOMEM;
-	bitmap_fill(map, pages);
+	bitmap_fill(map, chunks);
 
 	down_write(&cdev->memory_lock);
 	if (WARN_ON(d->map)) {
@@ -85,14 +94,14 @@ int vslice_dirty_start(struct vslice_core_dev *cdev, bool track)
 		return -EBUSY;
 	}
 	d->map = map;
-	d->pages = pages;
+	d->chunks = chunks;
 	d->first_pfn = PHYS_PFN(mem->phys);
 	d->tracking = track;
 	atomic64_set(&d->dirtied, 0);
 	d->round_start = ktime_get_ns();
 	/* a writable PTE from before would let writes go by unseen */
 	if (track)
-		vslice_dirty_zap(cdev, 0, pages);
+		vslice_dirty_zap(cdev, 0, chunks);
 	up_write(&cdev->memory_lock);
 	return 0;
 }
@@ -101,7 +110,7 @@ int vslice_dirty_start(struct vslice_core_dev *cdev, bool track)
  * vslice_dirty_freeze() - the device stopped: no more writes are tracked
  * @cdev: device
  *
- * The pages marked so far stay marked; the stream sends exactly them.
+ * The chunks marked so far stay marked; the stream sends exactly them.
  */
 void vslice_dirty_freeze(struct vslice_core_dev *cdev)
 {
@@ -126,34 +135,42 @@ void vslice_dirty_stop(struct vslice_core_dev *cdev)
 	kvfree(map);
 }
 
-/* Mark page @i dirty; memory_lock is held for reading. */
+/* Mark chunk @i dirty; memory_lock is held for reading. */
 static void vslice_dirty_mark(struct vslice_core_dirty *d, unsigned long i)
 {
 	if (!test_and_set_bit(i, d->map))
-		atomic64_add(PAGE_SIZE, &d->dirtied);
+		atomic64_add(VSLICE_DIRTY_CHUNK, &d->dirtied);
 }
 
 /**
- * vslice_dirty_fault() - may a fault map this page writable?
+ * vslice_dirty_fault() - how may a fault map this page?
  * @cdev: device; the caller holds memory_lock for reading
  * @pfn: the page
  * @write: the fault is a write, which the page may take
+ * @first: set to the first pfn of its chunk when the answer is
+ *	   %VSLICE_DIRTY_CHUNK_RW
  *
- * Return: true unless writes are tracked, the page is clean and the
- * fault is a read: then the page is mapped read-only.
+ * Return: %VSLICE_DIRTY_RW when writes are not tracked (map the page
+ * writable), %VSLICE_DIRTY_CHUNK_RW when the chunk is dirty or the fault
+ * a write, which made it dirty (the chunk's pages may all be mapped
+ * writable), %VSLICE_DIRTY_RO for a read of a clean chunk.
  */
-bool vslice_dirty_fault(struct vslice_core_dev *cdev, unsigned long pfn,
-			bool write)
+enum vslice_dirty_map vslice_dirty_fault(struct vslice_core_dev *cdev,
+					 unsigned long pfn, bool write,
+					 unsigned long *first)
 {
 	struct vslice_core_dirty *d = &cdev->dirty;
-	unsigned long i = pfn - d->first_pfn;
+	unsigned long i = (pfn - d->first_pfn) / VSLICE_DIRTY_CHUNK_PAGES;
 
 	lockdep_assert_held_read(&cdev->memory_lock);
-	if (!d->tracking || pfn < d->first_pfn || i >= d->pages)
-		return true;
+	if (!d->tracking || pfn < d->first_pfn || i >= d->chunks)
+		return VSLICE_DIRTY_RW;
 	if (write)
 		vslice_dirty_mark(d, i);
-	return test_bit(i, d->map);
+	if (!test_bit(i, d->map))
+		return VSLICE_DIRTY_RO;
+	*first = d->first_pfn + i * VSLICE_DIRTY_CHUNK_PAGES;
+	return VSLICE_DIRTY_CHUNK_RW;
 }
 
 /**
@@ -166,28 +183,34 @@ void vslice_dirty_write(struct vslice_core_dev *cdev, phys_addr_t phys,
 			u64 len)
 {
 	struct vslice_core_dirty *d = &cdev->dirty;
-	unsigned long pfn, last = PHYS_PFN(phys + len - 1);
+	phys_addr_t base = PFN_PHYS(d->first_pfn);
+	unsigned long i, last;
 
 	lockdep_assert_held_read(&cdev->memory_lock);
-	if (!d->tracking)
+	if (!d->tracking || phys + len <= base)
 		return;
-	for (pfn = PHYS_PFN(phys); pfn <= last; pfn++)
-		if (pfn >= d->first_pfn && pfn - d->first_pfn < d->pages)
-			vslice_dirty_mark(d, pfn - d->first_pfn);
+	if (phys < base) {
+		len -= base - phys;
+		phys = base;
+	}
+	last = (phys - base + len - 1) / VSLICE_DIRTY_CHUNK;
+	for (i = (phys - base) / VSLICE_DIRTY_CHUNK;
+	     i <= last && i < d->chunks; i++)
+		vslice_dirty_mark(d, i);
 }
 
 /**
- * vslice_dirty_take() - take the next run of pages to send
+ * vslice_dirty_take() - take the next run of chunks to send
  * @cdev: device with a saving stream
- * @from: first page to look at
- * @max: most pages in a run
- * @first: set to the run's first page
+ * @from: first chunk to look at
+ * @max: most chunks in a run
+ * @first: set to the run's first chunk
  *
  * Clears the run's bits and, while writes are tracked, zaps its user
- * mappings, so that a write after this makes the pages dirty again.
+ * mappings, so that a write after this makes the chunks dirty again.
  * The caller copies the run after this returns, without memory_lock.
  *
- * Return: pages in the run; 0 if no page from @from on is dirty.
+ * Return: chunks in the run; 0 if no chunk from @from on is dirty.
  */
 unsigned long vslice_dirty_take(struct vslice_core_dev *cdev,
 				unsigned long from, unsigned long max,
@@ -197,12 +220,12 @@ unsigned long vslice_dirty_take(struct vslice_core_dev *cdev,
 	unsigned long start, end;
 
 	down_write(&cdev->memory_lock);
-	start = find_next_bit(d->map, d->pages, from);
-	if (start >= d->pages) {
+	start = find_next_bit(d->map, d->chunks, from);
+	if (start >= d->chunks) {
 		up_write(&cdev->memory_lock);
 		return 0;
 	}
-	end = find_next_zero_bit(d->map, min(d->pages, start + max), start);
+	end = find_next_zero_bit(d->map, min(d->chunks, start + max), start);
 	bitmap_clear(d->map, start, end - start);
 	if (d->tracking)
 		vslice_dirty_zap(cdev, start, end - start);
@@ -212,40 +235,40 @@ unsigned long vslice_dirty_take(struct vslice_core_dev *cdev,
 }
 
 /**
- * vslice_dirty_runs() - what taking every dirty page in a range would give
+ * vslice_dirty_runs() - what taking every dirty chunk in a range would give
  * @cdev: device with a saving stream
- * @from: first page
- * @to: page after the last
- * @max: most pages in a run, as for vslice_dirty_take()
+ * @from: first chunk
+ * @to: chunk after the last
+ * @max: most chunks in a run, as for vslice_dirty_take()
  * @runs: set to the number of runs vslice_dirty_take() would return
  *
- * Return: the dirty pages in [@from, @to).
+ * Return: the dirty chunks in [@from, @to).
  */
 unsigned long vslice_dirty_runs(struct vslice_core_dev *cdev,
 				unsigned long from, unsigned long to,
 				unsigned long max, unsigned long *runs)
 {
 	struct vslice_core_dirty *d = &cdev->dirty;
-	unsigned long start, end, pages = 0;
+	unsigned long start, end, chunks = 0;
 
 	*runs = 0;
 	down_read(&cdev->memory_lock);
-	to = min(to, d->pages);
+	to = min(to, d->chunks);
 	for (start = find_next_bit(d->map, to, from); start < to;
 	     start = find_next_bit(d->map, to, end)) {
 		end = find_next_zero_bit(d->map, to, start);
-		pages += end - start;
+		chunks += end - start;
 		*runs += DIV_ROUND_UP(end - start, max);
 	}
 	up_read(&cdev->memory_lock);
-	return pages;
+	return chunks;
 }
 
 /**
  * vslice_dirty_round_end() - a pass over the memory is complete
  * @cdev: device with a saving stream
  *
- * Records how fast the user dirtied pages during the pass and starts the
+ * Records how fast the user dirtied chunks during the pass and starts the
  * next one.
  */
 void vslice_dirty_round_end(struct vslice_core_dev *cdev)

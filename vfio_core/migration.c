@@ -8,18 +8,18 @@
  * on kernels that have it, PRE_COPY.  It has no activity of its own (no
  * DMA, no interrupts), so stopping and running are no-ops.  In PRE_COPY
  * the device memory stays mapped into the guest and the stream sends it
- * while the guest runs; dirty.c tracks which pages the guest writes
+ * while the guest runs; dirty.c tracks which chunks the guest writes
  * after they were sent, and those go again, in later passes and in
  * STOP_COPY.  So the downtime grows with what the guest changed, not
  * with the size of its memory.
  *
  * The stream, little-endian:
  *
- *   header    struct vslice_mig_header: magic, version, sizes, the page
+ *   header    struct vslice_mig_header: magic, version, sizes, the chunk
  *             size of the records, the model's compatibility string
  *   records   struct vslice_mig_record, each followed by its payload:
- *     MEM     a run of pages of the memory: pass, offset, length.  Pass
- *             0 is the whole memory, in order; later passes send pages
+ *     MEM     a run of chunks of the memory: pass, offset, length.  Pass
+ *             0 is the whole memory, in order; later passes send chunks
  *             again, in ascending order within a pass.
  *     STATE   last, only once the device is stopped: config space (256
  *             bytes), then the model's own state, with a CRC32 of the
@@ -28,7 +28,7 @@
  * A stream is refused before anything is applied if its header does not
  * match this device (model, type, memory size, version), and at the
  * first record that is not sound: a run outside the memory or not on
- * page boundaries, out of order or overlapping the one before in its
+ * chunk boundaries, out of order or overlapping the one before in its
  * pass, a pass 0 that does not cover the memory, anything after the
  * state.  Memory bytes go straight to the device memory as they arrive;
  * the state is applied only when the stream is complete and its CRC is
@@ -76,11 +76,12 @@
 #define VSLICE_MIG_REC_STATE	2
 
 /*
- * The most pages one MEM record carries.  A pass zaps (write-protects)
- * a run just before sending it, so shorter runs leave the guest's
- * mappings alone longer; 2 MiB costs a 32-byte header per 2 MiB.
+ * The most chunks (VSLICE_DIRTY_CHUNK) one MEM record carries.  A pass
+ * zaps (write-protects) a run just before sending it, so shorter runs
+ * leave the guest's mappings alone longer; 2 MiB costs a 32-byte header
+ * per 2 MiB.
  */
-#define VSLICE_MIG_RUN_PAGES	(SZ_2M / PAGE_SIZE)
+#define VSLICE_MIG_RUN		(SZ_2M / VSLICE_DIRTY_CHUNK)
 
 /* Device memory moves to and from user memory this much at a time. */
 #define VSLICE_MIG_COPY_STEP	SZ_64K
@@ -93,7 +94,8 @@
  * @compat: the model's compatibility string, NUL-padded
  * @blob_size: bytes of config space and model state in the STATE record
  * @mem_size: bytes of device memory
- * @page_size: the unit of MEM records' offsets and lengths
+ * @chunk_size: the unit of MEM records' offsets and lengths, and of
+ *	       dirty tracking
  * @reserved: zero
  */
 struct vslice_mig_header {
@@ -103,7 +105,7 @@ struct vslice_mig_header {
 	char compat[VSLICE_MIG_COMPAT_LEN];
 	__le64 blob_size;
 	__le64 mem_size;
-	__le32 page_size;
+	__le32 chunk_size;
 	__le32 reserved;
 };
 
@@ -143,7 +145,7 @@ struct vslice_mig_record {
  * @state_done: STATE was sent or received whole
  * @wrote_mem: resuming: device memory was written
  * @pass: the pass of the last MEM record
- * @next: saving: the page the pass goes on from; resuming: where the
+ * @next: saving: the chunk the pass goes on from; resuming: where the
  *	  last MEM record ended (bytes)
  * @blob: config space and model state, as saved once the device stopped
  *	  or as received
@@ -192,16 +194,16 @@ static const struct vslice_region *vslice_mig_mem(struct vslice_core_dev *cdev)
 	return &cdev->regions[cdev->mig_region];
 }
 
-static unsigned long vslice_mig_pages(struct vslice_core_dev *cdev)
+static unsigned long vslice_mig_chunks(struct vslice_core_dev *cdev)
 {
-	return vslice_mig_mem(cdev)->backing >> PAGE_SHIFT;
+	return vslice_mig_mem(cdev)->backing / VSLICE_DIRTY_CHUNK;
 }
 
-/* Bytes of a stream for @pages pages of memory in @runs records. */
-static u64 vslice_mig_run_bytes(unsigned long pages, unsigned long runs)
+/* Bytes of a stream for @chunks chunks of memory in @runs records. */
+static u64 vslice_mig_run_bytes(unsigned long chunks, unsigned long runs)
 {
 	return (u64)runs * sizeof(struct vslice_mig_record) +
-	       ((u64)pages << PAGE_SHIFT);
+	       (u64)chunks * VSLICE_DIRTY_CHUNK;
 }
 
 /* Bytes of the STATE record, head and payload. */
@@ -221,7 +223,7 @@ static void vslice_mig_fill_header(struct vslice_core_dev *cdev,
 	strscpy_pad(h->compat, cdev->mig_compat, sizeof(h->compat));
 	h->blob_size = cpu_to_le64(vslice_mig_blob_size(cdev));
 	h->mem_size = cpu_to_le64(vslice_mig_mem(cdev)->backing);
-	h->page_size = cpu_to_le32(PAGE_SIZE);
+	h->chunk_size = cpu_to_le32(VSLICE_DIRTY_CHUNK);
 }
 
 static u32 vslice_mig_crc(const struct vslice_mig_header *h, const u8 *blob,
@@ -344,14 +346,14 @@ out:
 
 /*
  * What a saving stream still holds: @initial is the header and the rest
- * of pass 0, @dirty the pages written after they were sent, each in the
+ * of pass 0, @dirty the chunks written after they were sent, each in the
  * records the reads will put them in.  The STATE record is not counted.
  */
 static void vslice_mig_pending(struct vslice_mig_file *migf, u64 *initial,
 			       u64 *dirty)
 {
 	struct vslice_core_dev *cdev = migf->cdev;
-	unsigned long total = vslice_mig_pages(cdev), pages, runs;
+	unsigned long total = vslice_mig_chunks(cdev), chunks, runs;
 	u64 later, again, cur = 0;
 
 	lockdep_assert_held(&migf->lock);
@@ -359,13 +361,13 @@ static void vslice_mig_pending(struct vslice_mig_file *migf, u64 *initial,
 	    le32_to_cpu(migf->rec.type) == VSLICE_MIG_REC_MEM)
 		cur = sizeof(migf->rec) + le64_to_cpu(migf->rec.length) -
 		      migf->rec_pos;
-	/* the rest of this pass, then the pages before where it stands */
-	pages = vslice_dirty_runs(cdev, migf->next, total,
-				  VSLICE_MIG_RUN_PAGES, &runs);
-	later = vslice_mig_run_bytes(pages, runs);
-	pages = vslice_dirty_runs(cdev, 0, migf->next,
-				  VSLICE_MIG_RUN_PAGES, &runs);
-	again = vslice_mig_run_bytes(pages, runs);
+	/* the rest of this pass, then the chunks before where it stands */
+	chunks = vslice_dirty_runs(cdev, migf->next, total, VSLICE_MIG_RUN,
+				   &runs);
+	later = vslice_mig_run_bytes(chunks, runs);
+	chunks = vslice_dirty_runs(cdev, 0, migf->next, VSLICE_MIG_RUN,
+				   &runs);
+	again = vslice_mig_run_bytes(chunks, runs);
 
 	*initial = migf->pos < sizeof(migf->hdr) ?
 		   sizeof(migf->hdr) - migf->pos : 0;
@@ -378,7 +380,7 @@ static void vslice_mig_pending(struct vslice_mig_file *migf, u64 *initial,
 }
 
 /*
- * Open the next record of a saving stream: the next run of pages to
+ * Open the next record of a saving stream: the next run of chunks to
  * send, in this pass or the next, or the state once the device is
  * stopped.  Returns 0, -ENOMSG when nothing is to send for now (PRE_COPY)
  * or -ENODATA at the end of the stream.
@@ -387,27 +389,25 @@ static int vslice_mig_next_record(struct vslice_mig_file *migf)
 {
 	struct vslice_core_dev *cdev = migf->cdev;
 	struct vslice_mig_record *rec = &migf->rec;
-	unsigned long first, pages;
+	unsigned long first, chunks;
 
 	if (migf->state_done)
 		return -ENODATA;
-	pages = vslice_dirty_take(cdev, migf->next, VSLICE_MIG_RUN_PAGES,
-				  &first);
-	if (!pages && migf->next) {
+	chunks = vslice_dirty_take(cdev, migf->next, VSLICE_MIG_RUN, &first);
+	if (!chunks && migf->next) {
 		/* the pass is over: the next one starts from the bottom */
 		vslice_dirty_round_end(cdev);
 		migf->pass++;
 		migf->next = 0;
-		pages = vslice_dirty_take(cdev, 0, VSLICE_MIG_RUN_PAGES,
-					  &first);
+		chunks = vslice_dirty_take(cdev, 0, VSLICE_MIG_RUN, &first);
 	}
 	memset(rec, 0, sizeof(*rec));
-	if (pages) {
+	if (chunks) {
 		rec->type = cpu_to_le32(VSLICE_MIG_REC_MEM);
 		rec->pass = cpu_to_le32(migf->pass);
-		rec->offset = cpu_to_le64((u64)first << PAGE_SHIFT);
-		rec->length = cpu_to_le64((u64)pages << PAGE_SHIFT);
-		migf->next = first + pages;
+		rec->offset = cpu_to_le64((u64)first * VSLICE_DIRTY_CHUNK);
+		rec->length = cpu_to_le64((u64)chunks * VSLICE_DIRTY_CHUNK);
+		migf->next = first + chunks;
 	} else if (migf->stopped) {
 		rec->type = cpu_to_le32(VSLICE_MIG_REC_STATE);
 		rec->length = cpu_to_le64(vslice_mig_blob_size(cdev));
@@ -535,9 +535,9 @@ static int vslice_mig_check_header(struct vslice_core_dev *cdev,
 				cdev->mig_compat, le64_to_cpu(m.mem_size));
 		return -EINVAL;
 	}
-	if (h->page_size != m.page_size || h->reserved) {
-		vslice_mig_info(cdev, "pages of %u bytes, this kernel's are %lu\n",
-				le32_to_cpu(h->page_size), PAGE_SIZE);
+	if (h->chunk_size != m.chunk_size || h->reserved) {
+		vslice_mig_info(cdev, "chunks of %u bytes, this kernel's are %u\n",
+				le32_to_cpu(h->chunk_size), VSLICE_DIRTY_CHUNK);
 		return -EINVAL;
 	}
 	return 0;
@@ -569,7 +569,8 @@ static int vslice_mig_check_record(struct vslice_mig_file *migf)
 	}
 	if (le32_to_cpu(rec->type) != VSLICE_MIG_REC_MEM || rec->crc ||
 	    !len || off >= size || len > size - off ||
-	    !PAGE_ALIGNED(off) || !PAGE_ALIGNED(len)) {
+	    !IS_ALIGNED(off, VSLICE_DIRTY_CHUNK) ||
+	    !IS_ALIGNED(len, VSLICE_DIRTY_CHUNK)) {
 		vslice_mig_info(cdev, "bad record at %llu\n", migf->pos);
 		return -EINVAL;
 	}
@@ -1088,7 +1089,7 @@ static int vslice_mig_get_state(struct vfio_device *vdev,
  * @len: filled in with the bytes a stop-copy would read from now on
  *
  * With a saving stream open: what it still holds (the rest of the record
- * under way, every dirty page in the records it will be sent in, the
+ * under way, every dirty chunk in the records it will be sent in, the
  * state); without one: a whole stream.  Exact while the guest writes
  * nothing more.
  *
@@ -1098,7 +1099,7 @@ static int __maybe_unused vslice_mig_get_data_size(struct vfio_device *vdev,
 						   unsigned long *len)
 {
 	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
-	unsigned long pages = vslice_mig_pages(cdev);
+	unsigned long chunks = vslice_mig_chunks(cdev);
 	struct vslice_mig_file *migf;
 	u64 initial, dirty, state;
 
@@ -1106,8 +1107,8 @@ static int __maybe_unused vslice_mig_get_data_size(struct vfio_device *vdev,
 	migf = cdev->mig_file ? cdev->mig_file->private_data : NULL;
 	if (!migf || !migf->saving) {
 		*len = sizeof(struct vslice_mig_header) +
-		       vslice_mig_run_bytes(pages,
-					    DIV_ROUND_UP(pages, VSLICE_MIG_RUN_PAGES)) +
+		       vslice_mig_run_bytes(chunks,
+					    DIV_ROUND_UP(chunks, VSLICE_MIG_RUN)) +
 		       vslice_mig_state_bytes(cdev);
 		goto out_unlock;
 	}
@@ -1160,10 +1161,11 @@ void vslice_core_enable_migration(struct vslice_core_dev *cdev,
 {
 	const struct vslice_region *r = &cdev->regions[region];
 
-	/* the records' pages are the memory's, and the tracker's */
+	/* the records' chunks are the memory's, and the tracker's */
 	if (WARN_ON(!cdev->model->mig_save || !cdev->model->mig_load ||
 		    r->ops != &vslice_region_iomem_ops ||
-		    !PAGE_ALIGNED(r->phys) || !PAGE_ALIGNED(r->backing)))
+		    !PAGE_ALIGNED(r->phys) ||
+		    !IS_ALIGNED(r->backing, VSLICE_DIRTY_CHUNK)))
 		return;
 	cdev->mig_region = region;
 	strscpy(cdev->mig_compat, compat, sizeof(cdev->mig_compat));

@@ -472,7 +472,8 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
  * (write-notify) and asks before a read-only PTE becomes writable.  A
  * fault maps its page writable at once (with the VMA's full protection)
  * unless the page is clean and tracked, so that outside migration a
- * write costs one fault, as it always did.  The fault takes
+ * write costs one fault, as it always did; a fault in a dirty chunk
+ * under tracking maps the whole chunk.  The fault takes
  * @memory_lock for reading, which orders it against the zap of a page
  * the migration stream is sending.
  */
@@ -483,22 +484,44 @@ static pgprot_t vslice_region_prot(vm_flags_t flags)
 }
 
 static vm_fault_t vslice_region_insert(struct vm_fault *vmf,
-				       struct vslice_core_dev *cdev,
+				       const struct vslice_region_map *map,
 				       unsigned long pfn)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	unsigned long first = 0, addr, p;
+	pgprot_t prot;
 
 	/*
 	 * vmf_insert_pfn_prot() wants device pfns in a mixed map; a pfn the
 	 * kernel has a struct page for (which a BAR has not, in practice)
 	 * is mapped read-only and takes the write-protect fault.
 	 */
-	if ((vma->vm_flags & VM_WRITE) && !pfn_valid(pfn) &&
-	    vslice_dirty_fault(cdev, pfn, write))
-		return vmf_insert_pfn_prot(vma, vmf->address, pfn,
-					   vslice_region_prot(vma->vm_flags));
-	return vslice_compat_insert_mixed(vma, vmf->address, pfn);
+	if (!(vma->vm_flags & VM_WRITE) || pfn_valid(pfn))
+		return vslice_compat_insert_mixed(vma, vmf->address, pfn);
+	prot = vslice_region_prot(vma->vm_flags);
+	switch (vslice_dirty_fault(map->cdev, pfn, write, &first)) {
+	case VSLICE_DIRTY_RO:
+		return vslice_compat_insert_mixed(vma, vmf->address, pfn);
+	case VSLICE_DIRTY_RW:
+		return vmf_insert_pfn_prot(vma, vmf->address, pfn, prot);
+	case VSLICE_DIRTY_CHUNK_RW:
+		break;
+	}
+	/*
+	 * A dirty chunk under tracking: its other pages too, where this
+	 * mapping shows them, so that a guest writing the chunk takes one
+	 * fault for it (best effort: a page left out faults on its own).
+	 */
+	addr = (vmf->address & PAGE_MASK) - ((pfn - first) << PAGE_SHIFT);
+	for (p = first; p < first + (VSLICE_DIRTY_CHUNK >> PAGE_SHIFT);
+	     p++, addr += PAGE_SIZE) {
+		if (p == pfn || p >= map->end_pfn || addr < vma->vm_start ||
+		    addr >= vma->vm_end || pfn_valid(p))
+			continue;
+		vmf_insert_pfn_prot(vma, addr, p, prot);
+	}
+	return vmf_insert_pfn_prot(vma, vmf->address, pfn, prot);
 }
 
 static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
@@ -514,7 +537,7 @@ static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 
 	down_read(&map->cdev->memory_lock);
 	if (!map->bar || vslice_core_memory_enabled(map->cdev))
-		ret = vslice_region_insert(vmf, map->cdev, pfn);
+		ret = vslice_region_insert(vmf, map, pfn);
 	up_read(&map->cdev->memory_lock);
 	return ret;
 }
@@ -531,8 +554,10 @@ static vm_fault_t vslice_region_iomem_pfn_mkwrite(struct vm_fault *vmf)
 	unsigned long pfn = vma->vm_pgoff +
 			    ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
 
+	unsigned long first;
+
 	down_read(&map->cdev->memory_lock);
-	vslice_dirty_fault(map->cdev, pfn, true);
+	vslice_dirty_fault(map->cdev, pfn, true, &first);
 	up_read(&map->cdev->memory_lock);
 	return 0;
 }
