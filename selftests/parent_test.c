@@ -156,7 +156,7 @@ TEST_F(parent, override_on_other_device_refused)
 
 TEST_F(parent, types_and_attributes)
 {
-	static const unsigned long long sizes[] = { 4, 8, 16, 32, 64 };
+	static const unsigned long long sizes[] = { 4, 8, 16, 32, 64, 128, 256 };
 	unsigned long long vram = vslice_bar0_size(self->bdf);
 	char names[16][64], buf[256], want[64];
 	unsigned int i, expected = 0;

@@ -1116,7 +1116,8 @@ static int __maybe_unused vslice_mig_get_data_size(struct vfio_device *vdev,
 	vslice_mig_pending(migf, &initial, &dirty);
 	if (migf->state_done)
 		state = 0;
-	else if (migf->rec_open)	/* the state is under way */
+	else if (migf->rec_open &&
+		 le32_to_cpu(migf->rec.type) == VSLICE_MIG_REC_STATE)
 		state = vslice_mig_state_bytes(cdev) - migf->rec_pos;
 	else
 		state = vslice_mig_state_bytes(cdev);
