@@ -3,37 +3,34 @@
  * vslice dirty tracking: which chunks of the memory that migrates changed
  * since a saving stream sent them.
  *
- * The memory is mapped straight into the guest, so the only place a
- * write can be seen is the page table.  While a device is in PRE_COPY,
- * every user mapping of a chunk that has been sent since it last changed
- * is read-only: the first write to it faults, the fault marks the chunk
- * dirty and lets the write through (pfn_mkwrite for a present read-only
- * PTE, the fault handler for a missing one), and the chunk stays
- * writable until the stream sends it again, which zaps it first.  The
- * unit is a
- * chunk of VSLICE_DIRTY_CHUNK bytes: a write fault marks its chunk and
- * maps every page of the chunk writable at once (as TTM prefaults), so a
- * guest that writes a whole chunk takes one fault for it, not one per
- * page; the price is that a single write sends the whole chunk again.
- * The size is chosen by measurement (design.rst).  Trapped writes mark
- * what they wrote.
+ * The memory is mapped straight into the guest, so the only place an
+ * access can be seen is the page table.  While a device is in PRE_COPY,
+ * a chunk the stream has sent is not mapped: the next access faults.  In
+ * a BAR's mapping (what KVM maps into the guest, and KVM cannot write
+ * through a read-only PTE of a PFN mapping) the fault marks the chunk
+ * dirty, read or write, and maps all its pages writable (as TTM
+ * prefaults); in a display window the fault maps the page read-only and
+ * only the first write (pfn_mkwrite) marks the chunk.  A chunk stays
+ * mapped until the stream sends it again, which zaps it first.  The unit
+ * is a chunk of VSLICE_DIRTY_CHUNK bytes, so that a guest that writes a
+ * whole chunk takes one fault for it, not one per page; the price is
+ * that a single write sends the whole chunk again.  The size is chosen
+ * by measurement (design.rst).  Trapped writes mark what they wrote.
  *
- * Outside PRE_COPY nothing is tracked and every fault maps its page
- * writable at once: the fast path costs what it cost before (one fault
- * per page), never a write-protect fault.
+ * Outside PRE_COPY nothing is tracked and a BAR's fault maps its page
+ * writable, as it always did: the fast path costs what it cost before.
  *
  * The protocol, with &vslice_core_dev.memory_lock:
  *
- *   sender (memory_lock for writing)     fault (memory_lock for reading)
- *   clear the bits of a run of chunks    write: set the bit, map the chunk
- *   zap the run's PTEs                          writable
- *   (unlock, then copy the run)          read: map writable if the bit is
- *                                              set, read-only if it is not
+ *   sender (memory_lock for writing)     BAR fault (memory_lock, reading)
+ *   clear the bits of a run of chunks    set the chunk's bit, map the
+ *   zap the run's PTEs                   chunk writable
+ *   (unlock, then copy the run)
  *
- * pfn_mkwrite sets the bit before the kernel makes the PTE writable; a
- * zap in between makes the kernel retry the write, which faults again.
- * So every write that lands after the sender copied a page leaves the
- * page's bit set, and the page goes again.
+ * A window's pfn_mkwrite sets the bit before the kernel makes the PTE
+ * writable; a zap in between makes the kernel retry the write, which
+ * faults again.  So every write that lands after the sender copied a
+ * chunk leaves the chunk's bit set, and the chunk goes again.
  */
 
 #include <linux/bitmap.h>
@@ -143,34 +140,25 @@ static void vslice_dirty_mark(struct vslice_core_dirty *d, unsigned long i)
 }
 
 /**
- * vslice_dirty_fault() - how may a fault map this page?
+ * vslice_dirty_fault() - a fault of a page of migrating memory
  * @cdev: device; the caller holds memory_lock for reading
- * @pfn: the page
- * @write: the fault is a write, which the page may take
- * @first: set to the first pfn of its chunk when the answer is
- *	   %VSLICE_DIRTY_CHUNK_RW
+ * @pfn: the page, about to be mapped writable
+ * @first: set to the first pfn of its chunk when the answer is true
  *
- * Return: %VSLICE_DIRTY_RW when writes are not tracked (map the page
- * writable), %VSLICE_DIRTY_CHUNK_RW when the chunk is dirty or the fault
- * a write, which made it dirty (the chunk's pages may all be mapped
- * writable), %VSLICE_DIRTY_RO for a read of a clean chunk.
+ * Return: true if writes are tracked: the page's chunk is marked dirty.
  */
-enum vslice_dirty_map vslice_dirty_fault(struct vslice_core_dev *cdev,
-					 unsigned long pfn, bool write,
-					 unsigned long *first)
+bool vslice_dirty_fault(struct vslice_core_dev *cdev, unsigned long pfn,
+			unsigned long *first)
 {
 	struct vslice_core_dirty *d = &cdev->dirty;
 	unsigned long i = (pfn - d->first_pfn) / VSLICE_DIRTY_CHUNK_PAGES;
 
 	lockdep_assert_held_read(&cdev->memory_lock);
 	if (!d->tracking || pfn < d->first_pfn || i >= d->chunks)
-		return VSLICE_DIRTY_RW;
-	if (write)
-		vslice_dirty_mark(d, i);
-	if (!test_bit(i, d->map))
-		return VSLICE_DIRTY_RO;
+		return false;
+	vslice_dirty_mark(d, i);
 	*first = d->first_pfn + i * VSLICE_DIRTY_CHUNK_PAGES;
-	return VSLICE_DIRTY_CHUNK_RW;
+	return true;
 }
 
 /**

@@ -45,16 +45,8 @@ void vslice_mig_reset(struct vslice_core_dev *cdev);
 int vslice_dirty_start(struct vslice_core_dev *cdev, bool track);
 void vslice_dirty_freeze(struct vslice_core_dev *cdev);
 void vslice_dirty_stop(struct vslice_core_dev *cdev);
-/* How a fault may map a page of migrating memory: vslice_dirty_fault() */
-enum vslice_dirty_map {
-	VSLICE_DIRTY_RW,
-	VSLICE_DIRTY_CHUNK_RW,
-	VSLICE_DIRTY_RO,
-};
-
-enum vslice_dirty_map vslice_dirty_fault(struct vslice_core_dev *cdev,
-					 unsigned long pfn, bool write,
-					 unsigned long *first);
+bool vslice_dirty_fault(struct vslice_core_dev *cdev, unsigned long pfn,
+			unsigned long *first);
 void vslice_dirty_write(struct vslice_core_dev *cdev, phys_addr_t phys,
 			u64 len);
 unsigned long vslice_dirty_take(struct vslice_core_dev *cdev,

@@ -467,61 +467,38 @@ int vslice_region_iomem_rw(struct vslice_core_dev *cdev,
  * CPU path is unchanged.  vmf_insert_mixed() of a pfn without a struct
  * page makes the same special PTE vmf_insert_pfn() does.
  *
- * Migration tracks writes through these mappings (dirty.c): the VMA has
- * @pfn_mkwrite, so the kernel keeps its default protection read-only
- * (write-notify) and asks before a read-only PTE becomes writable.  A
- * fault maps its page writable at once (with the VMA's full protection)
- * unless the page is clean and tracked, so that outside migration a
- * write costs one fault, as it always did; a fault in a dirty chunk
- * under tracking maps the whole chunk.  The fault takes
- * @memory_lock for reading, which orders it against the zap of a page
- * the migration stream is sending.
+ * Migration tracks writes through these mappings (dirty.c).  A BAR's
+ * mapping is what a VMM hands its guest, and KVM cannot write through a
+ * read-only PTE of a PFN mapping (hva_to_pfn_remapped() answers
+ * KVM_PFN_ERR_RO_FAULT rather than fault it writable, and the write is
+ * emulated as MMIO, which a "rep movs" fails): so a BAR's pages are only
+ * ever mapped writable, and while pre-copy tracks the memory any fault,
+ * read or write, marks its chunk dirty and maps the whole chunk (one
+ * fault per chunk).  The other windows (the display regions a VMM reads
+ * for its console) have @pfn_mkwrite: the kernel keeps them read-only by
+ * default (write-notify), so that reading them dirties nothing and the
+ * first write to a page asks first.  Faults take @memory_lock for
+ * reading, which orders them against the zap of a chunk the migration
+ * stream is sending.
  */
-/* The protection of a mapping of device memory with @flags: see mmap. */
-static pgprot_t vslice_region_prot(vm_flags_t flags)
-{
-	return pgprot_writecombine(vm_get_page_prot(flags));
-}
-
-static vm_fault_t vslice_region_insert(struct vm_fault *vmf,
-				       const struct vslice_region_map *map,
-				       unsigned long pfn)
+static vm_fault_t vslice_region_bar_insert(struct vm_fault *vmf,
+					   const struct vslice_region_map *map,
+					   unsigned long pfn)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	bool write = vmf->flags & FAULT_FLAG_WRITE;
-	unsigned long first = 0, addr, p;
-	pgprot_t prot;
+	unsigned long first, addr, p;
 
-	/*
-	 * vmf_insert_pfn_prot() wants device pfns in a mixed map; a pfn the
-	 * kernel has a struct page for (which a BAR has not, in practice)
-	 * is mapped read-only and takes the write-protect fault.
-	 */
-	if (!(vma->vm_flags & VM_WRITE) || pfn_valid(pfn))
-		return vslice_compat_insert_mixed(vma, vmf->address, pfn);
-	prot = vslice_region_prot(vma->vm_flags);
-	switch (vslice_dirty_fault(map->cdev, pfn, write, &first)) {
-	case VSLICE_DIRTY_RO:
-		return vslice_compat_insert_mixed(vma, vmf->address, pfn);
-	case VSLICE_DIRTY_RW:
-		return vmf_insert_pfn_prot(vma, vmf->address, pfn, prot);
-	case VSLICE_DIRTY_CHUNK_RW:
-		break;
+	if (vslice_dirty_fault(map->cdev, pfn, &first)) {
+		/* the rest of the chunk, where this mapping shows it */
+		addr = (vmf->address & PAGE_MASK) -
+		       ((pfn - first) << PAGE_SHIFT);
+		for (p = first; p < first + (VSLICE_DIRTY_CHUNK >> PAGE_SHIFT);
+		     p++, addr += PAGE_SIZE)
+			if (p != pfn && p < map->end_pfn &&
+			    addr >= vma->vm_start && addr < vma->vm_end)
+				vslice_compat_insert_mixed(vma, addr, p);
 	}
-	/*
-	 * A dirty chunk under tracking: its other pages too, where this
-	 * mapping shows them, so that a guest writing the chunk takes one
-	 * fault for it (best effort: a page left out faults on its own).
-	 */
-	addr = (vmf->address & PAGE_MASK) - ((pfn - first) << PAGE_SHIFT);
-	for (p = first; p < first + (VSLICE_DIRTY_CHUNK >> PAGE_SHIFT);
-	     p++, addr += PAGE_SIZE) {
-		if (p == pfn || p >= map->end_pfn || addr < vma->vm_start ||
-		    addr >= vma->vm_end || pfn_valid(p))
-			continue;
-		vmf_insert_pfn_prot(vma, addr, p, prot);
-	}
-	return vmf_insert_pfn_prot(vma, vmf->address, pfn, prot);
+	return vslice_compat_insert_mixed(vma, vmf->address, pfn);
 }
 
 static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
@@ -536,35 +513,40 @@ static vm_fault_t vslice_region_iomem_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 
 	down_read(&map->cdev->memory_lock);
-	if (!map->bar || vslice_core_memory_enabled(map->cdev))
-		ret = vslice_region_insert(vmf, map, pfn);
+	if (!map->bar)	/* read-only until pfn_mkwrite: write-notify */
+		ret = vslice_compat_insert_mixed(vma, vmf->address, pfn);
+	else if (vslice_core_memory_enabled(map->cdev))
+		ret = vslice_region_bar_insert(vmf, map, pfn);
 	up_read(&map->cdev->memory_lock);
 	return ret;
 }
 
 /*
- * The first write to a page mapped read-only: only a page migration has
- * sent since it last changed is mapped so.  Mark it; the kernel then
- * makes the PTE writable (or, if a zap came in between, faults again).
+ * The first write to a page of a display window, which is mapped
+ * read-only: mark its chunk; the kernel then makes the PTE writable (or,
+ * if a zap came in between, faults again).
  */
-static vm_fault_t vslice_region_iomem_pfn_mkwrite(struct vm_fault *vmf)
+static vm_fault_t vslice_region_window_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	const struct vslice_region_map *map = vma->vm_private_data;
 	unsigned long pfn = vma->vm_pgoff +
 			    ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
-
 	unsigned long first;
 
 	down_read(&map->cdev->memory_lock);
-	vslice_dirty_fault(map->cdev, pfn, true, &first);
+	vslice_dirty_fault(map->cdev, pfn, &first);
 	up_read(&map->cdev->memory_lock);
 	return 0;
 }
 
-static const struct vm_operations_struct vslice_region_iomem_vm_ops = {
+static const struct vm_operations_struct vslice_region_bar_vm_ops = {
 	.fault = vslice_region_iomem_fault,
-	.pfn_mkwrite = vslice_region_iomem_pfn_mkwrite,
+};
+
+static const struct vm_operations_struct vslice_region_window_vm_ops = {
+	.fault = vslice_region_iomem_fault,
+	.pfn_mkwrite = vslice_region_window_pfn_mkwrite,
 };
 
 static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
@@ -580,9 +562,9 @@ static int vslice_region_iomem_mmap(struct vslice_core_dev *cdev,
 	 */
 	WRITE_ONCE(cdev->mapping, vma->vm_file->f_mapping);
 
-	vma->vm_ops = &vslice_region_iomem_vm_ops;
-	/* write-notify takes the write bit off again: see the fault */
-	vma->vm_page_prot = vslice_region_prot(vma->vm_flags);
+	vma->vm_ops = cdev->maps[r - cdev->regions].bar ?
+		      &vslice_region_bar_vm_ops : &vslice_region_window_vm_ops;
+	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
 	vslice_compat_vm_flags_set(vma, VM_IO | VM_MIXEDMAP | VM_DONTEXPAND |
 				   VM_DONTDUMP);
 	vma->vm_pgoff = PHYS_PFN(r->phys + at);
