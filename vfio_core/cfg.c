@@ -58,13 +58,33 @@ static unsigned int vslice_cfg_init_bar(struct vslice_cfg *cfg,
 	return 2;
 }
 
+/*
+ * A 64-bit MSI capability with one vector, the capability list's only
+ * entry.  The user may program the address and data; the enable bit is
+ * the core's (see vslice_core_irq_set_msi_locked()).
+ */
+static void vslice_cfg_init_msi(struct vslice_cfg *cfg)
+{
+	unsigned int pos = VSLICE_CFG_MSI_POS;
+
+	vslice_cfg_set16(cfg->init, PCI_STATUS, PCI_STATUS_CAP_LIST);
+	cfg->init[PCI_CAPABILITY_LIST] = pos;
+	cfg->init[pos + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSI;
+	cfg->init[pos + PCI_CAP_LIST_NEXT] = 0;
+	vslice_cfg_set16(cfg->init, pos + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT);
+	vslice_cfg_set32(cfg->wmask, pos + PCI_MSI_ADDRESS_LO, ~3u);
+	vslice_cfg_set32(cfg->wmask, pos + PCI_MSI_ADDRESS_HI, ~0u);
+	vslice_cfg_set16(cfg->wmask, pos + PCI_MSI_DATA_64, 0xffff);
+}
+
 /**
  * vslice_cfg_init() - build a config space from a device description
  * @cfg: config space to fill
  * @desc: identity and BARs of the emulated function
  *
  * Sets the power-on contents, the write masks and the RW1C masks of a
- * type 0 header without capabilities, then resets @cfg to power-on state.
+ * type 0 header, with an MSI capability if @desc asks for one, then
+ * resets @cfg to power-on state.
  */
 void vslice_cfg_init(struct vslice_cfg *cfg,
 		     const struct vslice_cfg_desc *desc)
@@ -106,6 +126,10 @@ void vslice_cfg_init(struct vslice_cfg *cfg,
 
 	for (bar = 0; bar < PCI_STD_NUM_BARS;)
 		bar += vslice_cfg_init_bar(cfg, bar, &desc->bars[bar]);
+
+	cfg->init[PCI_INTERRUPT_PIN] = desc->irq_pin;
+	if (desc->msi)
+		vslice_cfg_init_msi(cfg);
 
 	vslice_cfg_reset(cfg);
 }

@@ -102,8 +102,11 @@ int vslice_core_init(struct vslice_core_dev *cdev,
 		return -ENOMEM;
 	mutex_init(&cdev->lock);
 	seqcount_mutex_init(&cdev->seq, &cdev->lock);
+	spin_lock_init(&cdev->irq.lock);
+	cdev->irq.type = VFIO_PCI_NUM_IRQS;
 	init_rwsem(&cdev->memory_lock);
 	mutex_init(&cdev->mig_lock);
+	mutex_init(&cdev->dma_lock);
 	cdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	cdev->model = model;
 	/* All PCI region indexes exist, absent ones with size 0. */
@@ -127,6 +130,7 @@ void vslice_core_counts(struct vslice_core_dev *cdev,
 		counts->trapped += *per_cpu_ptr(cdev->stats.trapped, cpu);
 	counts->resets = atomic64_read(&cdev->stats.resets);
 	counts->opens = atomic64_read(&cdev->stats.opens);
+	counts->irqs = vslice_irq_signalled(cdev);
 }
 
 static int vslice_core_trapped_get(void *data, u64 *val)
@@ -175,6 +179,7 @@ static void vslice_core_reset_locked(struct vslice_core_dev *cdev)
 	lockdep_assert_held(&cdev->lock);
 
 	vslice_cfg_reset(&cdev->cfg);
+	vslice_irq_reset_locked(cdev);
 	if (cdev->model->reset)
 		cdev->model->reset(cdev);
 }
@@ -235,6 +240,25 @@ static int vslice_core_mmap(struct vfio_device *vdev,
 			    struct vm_area_struct *vma)
 {
 	return vslice_region_mmap(vslice_core_from_vdev(vdev), vma);
+}
+
+/**
+ * vslice_core_dma_unmap() - vfio @dma_unmap op
+ * @vdev: device
+ * @iova: start of the range the user unmapped from the device's IOMMU
+ * @length: its length
+ *
+ * A copy in progress ends first (the only time the core pins pages); the
+ * model drops whatever it holds of the range.
+ */
+static void vslice_core_dma_unmap(struct vfio_device *vdev, u64 iova,
+				  u64 length)
+{
+	struct vslice_core_dev *cdev = vslice_core_from_vdev(vdev);
+
+	vslice_dma_unmap(cdev);
+	if (cdev->model->dma_unmap)
+		cdev->model->dma_unmap(cdev, iova, length);
 }
 
 /**
@@ -395,6 +419,7 @@ static void vslice_core_release(struct vfio_device *vdev)
 	/* A device that failed before vslice_core_init() has no model. */
 	if (cdev->model) {
 		mutex_destroy(&cdev->mig_lock);
+		mutex_destroy(&cdev->dma_lock);
 		mutex_destroy(&cdev->lock);
 		free_percpu(cdev->stats.trapped);
 		/* Last: it may drop what keeps the model's module loaded. */
@@ -414,6 +439,7 @@ const struct vfio_device_ops vslice_core_vfio_ops = {
 	.ioctl		= vslice_core_ioctl,
 	.mmap		= vslice_core_mmap,
 	.request	= vslice_core_request,
+	.dma_unmap	= vslice_core_dma_unmap,
 	VSLICE_COMPAT_IOMMUFD_OPS
 #if VSLICE_HAVE_REGION_INFO_OP
 	.get_region_info_caps = vslice_core_region_info_caps,

@@ -39,8 +39,12 @@ int vslice_irq_get_info(struct vslice_core_dev *cdev, void __user *arg);
 int vslice_irq_set(struct vslice_core_dev *cdev, void __user *arg);
 void vslice_irq_request(struct vslice_core_dev *cdev, unsigned int count);
 void vslice_irq_release(struct vslice_core_dev *cdev);
+void vslice_irq_reset_locked(struct vslice_core_dev *cdev);
+u64 vslice_irq_signalled(struct vslice_core_dev *cdev);
 
 void vslice_mig_reset(struct vslice_core_dev *cdev);
+
+void vslice_dma_unmap(struct vslice_core_dev *cdev);
 
 int vslice_dirty_start(struct vslice_core_dev *cdev, bool track);
 void vslice_dirty_freeze(struct vslice_core_dev *cdev);

@@ -17,6 +17,7 @@
 #include <linux/rwsem.h>
 #include <linux/percpu.h>
 #include <linux/seqlock.h>
+#include <linux/spinlock.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
@@ -25,6 +26,7 @@
 
 struct dentry;
 struct eventfd_ctx;
+struct virqfd;
 struct vm_area_struct;
 struct vslice_core_dev;
 
@@ -188,6 +190,10 @@ struct vslice_cfg_bar {
  * @subsys_device: subsystem ID
  * @class: 24-bit class code (base class, sub-class, prog-if)
  * @revision: revision ID
+ * @irq_pin: the INTx pin (1 = INTA), 0 for none
+ * @msi: give the function a 64-bit, single-vector MSI capability at
+ *	 VSLICE_CFG_MSI_POS; its enable bit is the core's to set (the user
+ *	 enables MSI with VFIO_DEVICE_SET_IRQS, as with vfio-pci)
  * @bars: the six standard BARs (a 64-bit BAR uses the next slot too)
  */
 struct vslice_cfg_desc {
@@ -197,6 +203,8 @@ struct vslice_cfg_desc {
 	u16 subsys_device;
 	u32 class;
 	u8 revision;
+	u8 irq_pin;
+	bool msi;
 	struct vslice_cfg_bar bars[PCI_STD_NUM_BARS];
 };
 
@@ -244,6 +252,8 @@ struct vslice_plane {
  * @mig_load: check the state in @blob and, only if all of it is sound,
  *	      make it the device's; called with &vslice_core_dev.lock held.
  *	      Returns 0 or -EINVAL.
+ * @dma_unmap: the user unmapped [@iova, @iova + @length) of the device's
+ *	       IOMMU: drop whatever the model holds of it; may be NULL
  */
 struct vslice_model_ops {
 	int (*open)(struct vslice_core_dev *cdev);
@@ -255,6 +265,7 @@ struct vslice_model_ops {
 	size_t mig_blob_size;
 	void (*mig_save)(struct vslice_core_dev *cdev, void *blob);
 	int (*mig_load)(struct vslice_core_dev *cdev, const void *blob);
+	void (*dma_unmap)(struct vslice_core_dev *cdev, u64 iova, u64 length);
 };
 
 /**
@@ -288,11 +299,13 @@ struct vslice_region_map {
  * @trapped: trapped accesses (read/write calls on the device fd)
  * @resets: VFIO_DEVICE_RESET calls
  * @opens: first opens of the device
+ * @irqs: interrupts signalled to the user (INTx and MSI eventfds)
  */
 struct vslice_core_counts {
 	u64 trapped;
 	u64 resets;
 	u64 opens;
+	u64 irqs;
 };
 
 /*
@@ -331,6 +344,40 @@ struct vslice_core_dirty {
 	u64 rate;
 };
 
+/* Interrupts a model's function has (&struct vslice_core_irq.caps). */
+#define VSLICE_IRQ_INTX			BIT(0)
+#define VSLICE_IRQ_MSI			BIT(1)
+
+/* Where vslice_cfg_init() puts the MSI capability, when asked for one. */
+#define VSLICE_CFG_MSI_POS		0x40
+
+/**
+ * struct vslice_core_irq - the function's INTx and MSI, as vfio-pci has them
+ * @lock: protects the fields below but @caps and @unmask; a spinlock, as
+ *	  models raise interrupts from any context and the unmask eventfd's
+ *	  handler runs in its wakeup
+ * @caps: VSLICE_IRQ_INTX and/or VSLICE_IRQ_MSI, set by the model once
+ * @type: VFIO_PCI_INTX_IRQ_INDEX or VFIO_PCI_MSI_IRQ_INDEX while the user
+ *	  has that one enabled, else VFIO_PCI_NUM_IRQS
+ * @trigger: the eventfd of @type
+ * @level: the model's interrupt is asserted (INTx is level-triggered)
+ * @masked: INTx is masked (by the user, or automatically when it fires)
+ * @signalled: times an eventfd was signalled for the model's interrupt
+ * @unmask: the INTx unmask eventfd (vfio_virqfd), under
+ *	    &vslice_core_dev.lock
+ */
+struct vslice_core_irq {
+	/* protects type, trigger, level, masked, signalled */
+	spinlock_t lock;
+	u32 caps;
+	unsigned int type;
+	struct eventfd_ctx *trigger;
+	bool level;
+	bool masked;
+	u64 signalled;
+	struct virqfd *unmask;
+};
+
 /**
  * struct vslice_core_dev - a vfio device served by the vslice core
  * @vdev: the vfio device; must stay first (vfio_alloc_device() checks it)
@@ -345,6 +392,7 @@ struct vslice_core_dirty {
  * @regions: the region table
  * @num_regions: number of entries of @regions reported to the user
  * @req_trigger: eventfd of the request interrupt, or NULL
+ * @irq: the model's interrupts
  * @stats: counters
  * @memory_lock: keeps memory decoding (the command register's memory
  *		 bit) from changing under a fault of a BAR mapping: faults
@@ -357,6 +405,7 @@ struct vslice_core_dirty {
  * @maps: what a fault of a mapping of each region needs (set with the
  *	  region by vslice_core_set_region()), see
  *	  &struct vslice_region_map
+ * @dma_lock: held while vslice_core_dma_rw() has user pages pinned
  * @mig_lock: serialises migration state changes; taken before @lock
  * @mig_state: the VFIO migration state
  * @mig_file: the open saving or resuming data file, or NULL
@@ -374,11 +423,14 @@ struct vslice_core_dev {
 	struct vslice_region regions[VSLICE_MAX_REGIONS];
 	u32 num_regions;
 	struct eventfd_ctx *req_trigger;
+	struct vslice_core_irq irq;
 	struct vslice_core_stats stats;
 	/* protects memory decoding against BAR faults; taken before lock */
 	struct rw_semaphore memory_lock;
 	struct address_space *mapping;
 	struct vslice_region_map maps[VSLICE_MAX_REGIONS];
+	/* held while user pages are pinned for a model's DMA */
+	struct mutex dma_lock;
 	/* protects mig_state and mig_file; taken before lock */
 	struct mutex mig_lock;
 	enum vfio_device_mig_state mig_state;
@@ -517,6 +569,13 @@ u64 vslice_core_base_locked(struct vslice_core_dev *cdev, unsigned int index);
 void vslice_core_enable_migration(struct vslice_core_dev *cdev,
 				  unsigned int region, const char *compat);
 u64 vslice_core_dirty_rate(struct vslice_core_dev *cdev);
+
+void vslice_core_irq_init(struct vslice_core_dev *cdev, u32 caps);
+void vslice_core_irq_raise(struct vslice_core_dev *cdev);
+void vslice_core_irq_lower(struct vslice_core_dev *cdev);
+
+int vslice_core_dma_rw(struct vslice_core_dev *cdev, u64 iova, void *buf,
+		       size_t len, bool write);
 
 void vslice_cfg_init(struct vslice_cfg *cfg,
 		     const struct vslice_cfg_desc *desc);
