@@ -2,10 +2,12 @@
 /*
  * vslice instances: the mdev driver.
  *
- * create: allocate the vfio device, build the bochs model, take a clean
- * slice, register.  remove: unregister (the vfio core asks the user to let
- * go and waits: every mapping of the slice holds the device file, so none
- * is left afterwards), return the slice to be cleared, drop the device.
+ * create: allocate the vfio device, admit it (the policy, then the
+ * parent's model: a clean VRAM slice for a bochs-display), build the
+ * model's device, register.  remove: unregister (the vfio core asks the
+ * user to let go and waits: every mapping of the slice holds the device
+ * file, so none is left afterwards), give back what admission took (the
+ * slice, to be cleared), drop the device.
  */
 
 #include <linux/debugfs.h>
@@ -15,7 +17,18 @@
 
 #include "vslice.h"
 
-static int vslice_mdev_probe(struct mdev_device *mdev)
+/* Give back what creation took: the model's share, the policy's count. */
+static void vslice_inst_release_locked(struct vslice_inst *inst)
+{
+	struct vslice_parent *parent = inst->parent;
+
+	lockdep_assert_held(&parent->lock);
+	if (parent->model->release_locked)
+		parent->model->release_locked(inst);
+	vslice_policy_release_locked(parent);
+}
+
+int vslice_mdev_probe(struct mdev_device *mdev)
 {
 	struct vslice_parent *parent = vslice_parent_from_mtype(mdev->type);
 	struct vslice_type *type = vslice_type_from_mtype(mdev->type);
@@ -34,9 +47,8 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 	mutex_lock(&parent->lock);
 	inst->clear_on_close = parent->clear_on_close;
 	ret = vslice_policy_admit_locked(parent, type);
-	if (!ret) {
-		ret = vslice_pool_alloc(&parent->pool, type->size,
-					&inst->slice);
+	if (!ret && parent->model->admit_locked) {
+		ret = parent->model->admit_locked(inst);
 		if (ret)
 			vslice_policy_release_locked(parent);
 	}
@@ -47,13 +59,13 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 		goto err_put;
 	}
 
-	ret = vslice_bochs_init(inst);
+	ret = parent->model->inst_init(inst);
 	if (ret)
-		goto err_free_slice;
+		goto err_release;
 
 	ret = vslice_core_register(&inst->core);
 	if (ret)
-		goto err_free_slice;
+		goto err_release;
 
 	dev_set_drvdata(&mdev->dev, inst);
 	inst->debugfs = debugfs_create_dir(dev_name(&mdev->dev),
@@ -64,10 +76,9 @@ static int vslice_mdev_probe(struct mdev_device *mdev)
 	mutex_unlock(&parent->lock);
 	return 0;
 
-err_free_slice:
+err_release:
 	mutex_lock(&parent->lock);
-	vslice_pool_free(&parent->pool, &inst->slice);
-	vslice_policy_release_locked(parent);
+	vslice_inst_release_locked(inst);
 	mutex_unlock(&parent->lock);
 err_put:
 	vslice_core_put(&inst->core);
@@ -89,13 +100,14 @@ void vslice_inst_close(struct vslice_inst *inst)
 		vslice_pool_clear_slice(&inst->parent->pool, &inst->slice);
 }
 
-static void vslice_mdev_remove(struct mdev_device *mdev)
+void vslice_mdev_remove(struct mdev_device *mdev)
 {
 	struct vslice_inst *inst = dev_get_drvdata(&mdev->dev);
 	struct vslice_parent *parent = inst->parent;
 
 	mutex_lock(&parent->lock);
-	vslice_scanout_detach_locked(inst);
+	if (parent->model->inst_remove_locked)
+		parent->model->inst_remove_locked(inst);
 	list_del_init(&inst->node);
 	mutex_unlock(&parent->lock);
 
@@ -103,8 +115,7 @@ static void vslice_mdev_remove(struct mdev_device *mdev)
 	vslice_core_unregister(&inst->core);
 
 	mutex_lock(&parent->lock);
-	vslice_pool_free(&parent->pool, &inst->slice);
-	vslice_policy_release_locked(parent);
+	vslice_inst_release_locked(inst);
 	mutex_unlock(&parent->lock);
 	vslice_core_put(&inst->core);
 }
@@ -139,7 +150,7 @@ static ssize_t parent_show(struct device *dev, struct device_attribute *attr,
 
 	return sysfs_emit(buf, "%s\n", pci_name(inst->parent->pdev));
 }
-static DEVICE_ATTR_RO(parent);
+DEVICE_ATTR_RO(parent);
 
 static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
@@ -162,7 +173,7 @@ static ssize_t opens_show(struct device *dev, struct device_attribute *attr,
 	vslice_core_counts(&inst->core, &c);
 	return sysfs_emit(buf, "%llu\n", c.opens);
 }
-static DEVICE_ATTR_RO(opens);
+DEVICE_ATTR_RO(opens);
 
 /*
  * Bytes per second the guest dirtied in its VRAM during the last

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vslice parent: the PCI driver of the physical bochs-display.
+ * vslice parent: the PCI driver of the physical devices, bochs-display
+ * (sliced in space: mdev/bochs_parent.c) and edu (in time:
+ * mdev/engine.c).  Binding, the parent's life and its registration with
+ * the mdev core are the same for both.
  *
  * The driver binds only where the administrator asked for it, through
  * driver_override: its ID table is override-only and the module exports
@@ -10,74 +13,34 @@
 
 #include <linux/debugfs.h>
 #include <linux/io.h>
-#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 
-#include "vslice.h"
-
-/* The smallest slice; the pool's unit. */
-#define VSLICE_GRANULE		SZ_4M
-
-static u16 vslice_parent_dispi_read(struct vslice_parent *parent, u16 index)
-{
-	return readw(parent->mmio + VSLICE_DISPI_OFFSET + index * 2);
-}
-
-static void vslice_parent_dispi_write(struct vslice_parent *parent, u16 index,
-				      u16 val)
-{
-	writew(val, parent->mmio + VSLICE_DISPI_OFFSET + index * 2);
-}
+#include "edu.h"
 
 /*
- * driver_override matches any device: make sure this one has the
- * bochs-display's IDs and BARs before touching it.
+ * driver_override matches any device (with an ID entry of its own, whose
+ * driver_data is 0): find the model from the device's IDs, never from
+ * the match.
  */
-static int vslice_parent_check_pci(struct pci_dev *pdev)
+static const struct vslice_parent_model *
+vslice_parent_model_of(struct pci_dev *pdev)
 {
-	if (pdev->vendor != VSLICE_BOCHS_VENDOR ||
-	    pdev->device != VSLICE_BOCHS_DEVICE ||
-	    !(pci_resource_flags(pdev, 0) & IORESOURCE_MEM) ||
-	    !(pci_resource_flags(pdev, 2) & IORESOURCE_MEM) ||
-	    pci_resource_len(pdev, 2) < VSLICE_MMIO_SIZE) {
-		pci_err(pdev, "not a bochs-display (%04x:%04x), not binding\n",
-			pdev->vendor, pdev->device);
-		return -ENODEV;
-	}
-	return 0;
-}
+	static const struct vslice_parent_model *const models[] = {
+		&vslice_bochs_parent_model,
+		&vslice_edu_parent_model,
+	};
+	unsigned int i;
 
-/* Check the register interface and find how much VRAM is usable. */
-static int vslice_parent_check_dispi(struct vslice_parent *parent)
-{
-	struct pci_dev *pdev = parent->pdev;
-	u64 bar0 = pci_resource_len(pdev, 0);
-	u64 vram;
-	u16 id;
-
-	id = vslice_parent_dispi_read(parent, VSLICE_DISPI_ID);
-	if ((id & 0xfff0) != (VSLICE_DISPI_ID5 & 0xfff0)) {
-		pci_err(pdev, "DISPI ID 0x%04x is not a bochs interface\n", id);
-		return -ENODEV;
-	}
-
-	vram = (u64)vslice_parent_dispi_read(parent,
-					     VSLICE_DISPI_VIDEO_MEMORY_64K) *
-	       SZ_64K;
-	if (vram != bar0)
-		pci_warn(pdev, "VRAM is %llu KiB, BAR0 %llu KiB: using the smaller\n",
-			 vram / SZ_1K, bar0 / SZ_1K);
-	vram = min(vram, bar0);
-	if (vram < VSLICE_GRANULE) {
-		pci_err(pdev, "%llu KiB of VRAM is too little to slice\n",
-			vram / SZ_1K);
-		return -ENODEV;
-	}
-	parent->vram_size = rounddown_pow_of_two(vram);
-	return 0;
+	for (i = 0; i < ARRAY_SIZE(models); i++)
+		if (pdev->vendor == VSLICE_BOCHS_VENDOR &&
+		    pdev->device == models[i]->device)
+			return models[i];
+	pci_err(pdev, "neither a bochs-display nor an edu (%04x:%04x), not binding\n",
+		pdev->vendor, pdev->device);
+	return NULL;
 }
 
 /* Parents not freed yet: vslice_exit() waits until there are none. */
@@ -160,12 +123,12 @@ static void vslice_parent_flush_types(struct vslice_parent *parent)
 static int vslice_pci_probe(struct pci_dev *pdev,
 			    const struct pci_device_id *id)
 {
+	const struct vslice_parent_model *model = vslice_parent_model_of(pdev);
 	struct vslice_parent *parent;
 	int ret;
 
-	ret = vslice_parent_check_pci(pdev);
-	if (ret)
-		return ret;
+	if (!model)
+		return -ENODEV;
 
 	parent = kzalloc(sizeof(*parent), GFP_KERNEL);
 	if (!parent)
@@ -173,6 +136,7 @@ static int vslice_pci_probe(struct pci_dev *pdev,
 	device_initialize(&parent->life);
 	parent->life.release = vslice_parent_release;
 	atomic_inc(&vslice_parents_alive);
+	parent->model = model;
 	parent->pdev = pdev;
 	mutex_init(&parent->lock);
 	INIT_LIST_HEAD(&parent->insts);
@@ -185,56 +149,26 @@ static int vslice_pci_probe(struct pci_dev *pdev,
 	if (ret)
 		goto err_disable;
 
-	parent->mmio = pci_iomap(pdev, 2, VSLICE_MMIO_SIZE);
-	if (!parent->mmio) {
-		ret = -ENOMEM;
+	ret = model->probe(parent);
+	if (ret)
 		goto err_release;
-	}
 
-	ret = vslice_parent_check_dispi(parent);
-	if (ret)
-		goto err_unmap_mmio;
-
-	parent->vram_phys = pci_resource_start(pdev, 0);
-	parent->vram = ioremap_wc(parent->vram_phys, parent->vram_size);
-	if (!parent->vram) {
-		ret = -ENOMEM;
-		goto err_unmap_mmio;
-	}
-
-	/* The host screen shows no tenant until the admin picks one. */
-	vslice_parent_dispi_write(parent, VSLICE_DISPI_ENABLE, 0);
-
-	ret = vslice_pool_init(&parent->pool, parent->vram, parent->vram_size,
-			       VSLICE_GRANULE);
-	if (ret)
-		goto err_unmap_vram;
-
-	vslice_types_init(parent);
 	pci_set_drvdata(pdev, parent);
-
 	ret = vslice_policy_init(parent);
 	if (ret)
-		goto err_fini_pool;
+		goto err_remove;
 
 	ret = mdev_register_parent(&parent->mparent, &pdev->dev,
-				   &vslice_mdev_driver, parent->mtypes,
+				   model->mdev_driver, parent->mtypes,
 				   parent->nr_types);
 	if (ret) {
 		vslice_parent_flush_types(parent);
-		goto err_fini_pool;
+		goto err_remove;
 	}
-
-	pci_info(pdev, "%llu MiB of VRAM, %u types\n",
-		 parent->vram_size / SZ_1M, parent->nr_types);
 	return 0;
 
-err_fini_pool:
-	vslice_pool_fini(&parent->pool);
-err_unmap_vram:
-	iounmap(parent->vram);
-err_unmap_mmio:
-	pci_iounmap(pdev, parent->mmio);
+err_remove:
+	model->remove(parent);
 err_release:
 	pci_release_regions(pdev);
 err_disable:
@@ -253,9 +187,7 @@ static void vslice_pci_remove(struct pci_dev *pdev)
 	mdev_unregister_parent(&parent->mparent);
 	WARN_ON(!list_empty(&parent->insts) || parent->nr_insts);
 
-	vslice_pool_fini(&parent->pool);
-	iounmap(parent->vram);
-	pci_iounmap(pdev, parent->mmio);
+	parent->model->remove(parent);
 	pci_release_regions(pdev);
 	pci_disable_device(pdev);
 	vslice_parent_let_go_types(parent);
@@ -263,12 +195,14 @@ static void vslice_pci_remove(struct pci_dev *pdev)
 }
 
 /*
- * Override-only: matches a bochs-display whose driver_override is
- * "vslice", nothing else.  No MODULE_DEVICE_TABLE on purpose.
+ * Override-only: matches a bochs-display or an edu whose driver_override
+ * is "vslice", nothing else.  No MODULE_DEVICE_TABLE on purpose.
  */
 static const struct pci_device_id vslice_pci_ids[] = {
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(VSLICE_BOCHS_VENDOR,
 					  VSLICE_BOCHS_DEVICE) },
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(VSLICE_BOCHS_VENDOR,
+					  VSLICE_EDU_DEVICE) },
 	{ }
 };
 
@@ -291,12 +225,17 @@ static int __init vslice_init(void)
 	ret = mdev_register_driver(&vslice_mdev_driver);
 	if (ret)
 		goto err_remove_debugfs;
+	ret = mdev_register_driver(&vslice_edu_mdev_driver);
+	if (ret)
+		goto err_unregister_mdev;
 
 	ret = pci_register_driver(&vslice_pci_driver);
 	if (ret)
-		goto err_unregister_mdev;
+		goto err_unregister_edu;
 	return 0;
 
+err_unregister_edu:
+	mdev_unregister_driver(&vslice_edu_mdev_driver);
 err_unregister_mdev:
 	mdev_unregister_driver(&vslice_mdev_driver);
 err_remove_debugfs:
@@ -307,6 +246,7 @@ err_remove_debugfs:
 static void __exit vslice_exit(void)
 {
 	pci_unregister_driver(&vslice_pci_driver);
+	mdev_unregister_driver(&vslice_edu_mdev_driver);
 	mdev_unregister_driver(&vslice_mdev_driver);
 	/*
 	 * Unbinding does not end every use of the module's code: the
@@ -322,4 +262,4 @@ module_init(vslice_init);
 module_exit(vslice_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("vslice: mediated vGPU slices of a bochs-display");
+MODULE_DESCRIPTION("vslice: mediated vGPU slices of a bochs-display and an edu");

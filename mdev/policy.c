@@ -12,6 +12,7 @@
  *                  profile taken away keeps its instances but offers no
  *                  new ones (available_instances 0, create -EPERM)
  *   instances      how many instances exist (read-only)
+ *   sched_policy   edu only: how the engine's time is shared (engine.c)
  *   clear_on_close 0 or 1: what new instances start with in their own
  *                  clear_on_close (clear the slice on the last close, so
  *                  that a reused instance's next tenant finds it zeroed)
@@ -91,6 +92,11 @@ int vslice_policy_init(struct vslice_parent *parent)
 	int ret;
 
 	parent->max_instances = max_instances;
+	if (!parent->vram_size) {
+		/* the types parameter names VRAM profiles, none of an engine */
+		parent->types_enabled = GENMASK(parent->nr_types - 1, 0);
+		return 0;
+	}
 	ret = vslice_policy_parse_types(parent, types, &parent->types_enabled);
 	if (ret) {
 		pci_err(pdev, "types=%s names a profile this device does not have\n",
@@ -143,7 +149,7 @@ void vslice_policy_release_locked(struct vslice_parent *parent)
  * @parent: parent, locked
  * @type: profile
  *
- * Return: what the VRAM allows, capped by the policy.
+ * Return: what the device allows (bochs: its VRAM), capped by the policy.
  */
 unsigned int vslice_policy_available_locked(struct vslice_parent *parent,
 					    const struct vslice_type *type)
@@ -153,7 +159,7 @@ unsigned int vslice_policy_available_locked(struct vslice_parent *parent,
 	lockdep_assert_held(&parent->lock);
 	if (!(parent->types_enabled & BIT(type - parent->types)))
 		return 0;
-	n = vslice_pool_available(&parent->pool, type->size);
+	n = parent->model->available_locked(parent, type);
 	if (parent->max_instances)
 		n = min(n, parent->max_instances - parent->nr_insts);
 	return n;
@@ -319,12 +325,32 @@ static struct attribute *vslice_policy_attrs[] = {
 	&dev_attr_types.attr,
 	&dev_attr_scanout.attr,
 	&dev_attr_clear_on_close.attr,
+	&dev_attr_sched_policy.attr,
 	NULL
 };
 
+/* Memory policy where there is VRAM, the scheduler's where an engine. */
+static umode_t vslice_policy_visible(struct kobject *kobj,
+				     struct attribute *attr, int n)
+{
+	struct vslice_parent *parent =
+		vslice_policy_parent(kobj_to_dev(kobj));
+	bool vram = parent->model == &vslice_bochs_parent_model;
+
+	if (attr == &dev_attr_vram_mib.attr ||
+	    attr == &dev_attr_reserved_mib.attr ||
+	    attr == &dev_attr_scanout.attr ||
+	    attr == &dev_attr_clear_on_close.attr)
+		return vram ? attr->mode : 0;
+	if (attr == &dev_attr_sched_policy.attr)
+		return vram ? 0 : attr->mode;
+	return attr->mode;
+}
+
 static const struct attribute_group vslice_policy_group = {
-	.name	= VSLICE_NAME,
-	.attrs	= vslice_policy_attrs,
+	.name		= VSLICE_NAME,
+	.attrs		= vslice_policy_attrs,
+	.is_visible	= vslice_policy_visible,
 };
 
 const struct attribute_group *vslice_parent_groups[] = {

@@ -66,6 +66,23 @@ void vslice_types_init(struct vslice_parent *parent)
 EXPORT_SYMBOL_IF_KUNIT(vslice_types_init);
 
 /**
+ * vslice_types_init_one() - give a parent its one type
+ * @parent: parent of a model with a single profile (edu)
+ * @name: the type's name after the driver's prefix ("edu": vslice-edu)
+ */
+void vslice_types_init_one(struct vslice_parent *parent, const char *name)
+{
+	struct vslice_type *t = &parent->types[0];
+
+	snprintf(t->sysfs_name, sizeof(t->sysfs_name), "%s", name);
+	snprintf(t->name, sizeof(t->name), VSLICE_NAME "-%s", name);
+	t->mtype.sysfs_name = t->sysfs_name;
+	t->mtype.pretty_name = t->name;
+	parent->mtypes[0] = &t->mtype;
+	parent->nr_types = 1;
+}
+
+/**
  * vslice_type_available() - mdev @get_available op
  * @mtype: type
  *
@@ -93,10 +110,7 @@ unsigned int vslice_type_available(struct mdev_type *mtype)
 ssize_t vslice_type_description(struct mdev_type *mtype, char *buf)
 {
 	struct vslice_parent *parent = vslice_parent_from_mtype(mtype);
-	struct vslice_type *t = vslice_type_from_mtype(mtype);
 
-	return sysfs_emit(buf,
-			  "%llu MiB VRAM, max resolution %ux%u, max instances %llu\n",
-			  t->size / SZ_1M, t->max_xres, t->max_yres,
-			  parent->vram_size / t->size);
+	return parent->model->describe(parent, vslice_type_from_mtype(mtype),
+				       buf);
 }

@@ -25,6 +25,8 @@
 #define VSLICE_BOCHS_DEVICE		0x1111
 #define VSLICE_BOCHS_CLASS		0x038000
 #define VSLICE_BOCHS_REVISION		2
+/* The other: QEMU's edu, an engine sliced in time (engine.c). */
+#define VSLICE_EDU_DEVICE		0x11e8
 /* Subsystem IDs that tell a guest it runs on a vslice instance. */
 #define VSLICE_SUBSYS_VENDOR		0x1234
 #define VSLICE_SUBSYS_DEVICE		0x5653	/* "VS" */
@@ -76,6 +78,54 @@
 #define VSLICE_REGION_DISPLAY		(VFIO_PCI_NUM_REGIONS + 1)
 
 struct vslice_parent;
+struct vslice_inst;
+struct vslice_type;
+struct vslice_engine;
+struct vslice_edu;
+
+/**
+ * struct vslice_parent_model - what one kind of parent device adds
+ * @name: the device's name, for messages
+ * @device: its PCI device ID (vendor VSLICE_BOCHS_VENDOR, QEMU's)
+ * @mdev_driver: the mdev driver of its instances: the shared probe and
+ *		 remove, the model's own sysfs attributes
+ * @probe: check and map the bound device, fill the parent's types.
+ *	   Returns 0 or a negative errno, having undone its own work.
+ * @remove: undo @probe, once every instance is gone
+ * @admit_locked: take what a new instance of its type needs from the
+ *		  device (bochs: a VRAM slice); parent locked.  May be NULL.
+ *		  Returns 0 or a negative errno.
+ * @release_locked: give back what @admit_locked took; parent locked
+ * @available_locked: how many more instances of a type the device can
+ *		      take, before the policy's cap; parent locked
+ * @inst_init: make a new instance the model's device (vslice_core_init()
+ *	       and its registers, regions and interrupts); not registered
+ *	       yet.  Returns 0 or a negative errno.
+ * @inst_remove_locked: the instance is about to be unregistered; parent
+ *			locked.  May be NULL.
+ * @describe: the type's description attribute
+ *
+ * The parent, its types, the instances' lifecycle and the policy are
+ * shared; everything specific to the device lives behind these.
+ */
+struct vslice_parent_model {
+	const char *name;
+	u16 device;
+	struct mdev_driver *mdev_driver;
+	int (*probe)(struct vslice_parent *parent);
+	void (*remove)(struct vslice_parent *parent);
+	int (*admit_locked)(struct vslice_inst *inst);
+	void (*release_locked)(struct vslice_inst *inst);
+	unsigned int (*available_locked)(struct vslice_parent *parent,
+					 const struct vslice_type *type);
+	int (*inst_init)(struct vslice_inst *inst);
+	void (*inst_remove_locked)(struct vslice_inst *inst);
+	ssize_t (*describe)(struct vslice_parent *parent,
+			    const struct vslice_type *type, char *buf);
+};
+
+extern const struct vslice_parent_model vslice_bochs_parent_model;
+extern const struct vslice_parent_model vslice_edu_parent_model;
 
 /**
  * struct vslice_type - a profile: one slice size and what it can show
@@ -96,16 +146,18 @@ struct vslice_type {
 };
 
 /**
- * struct vslice_parent - one bound bochs-display
+ * struct vslice_parent - one bound device: a bochs-display or an edu
  * @life: the reference count of this structure, which may outlive the
  *	  binding: a struct device never added to sysfs, whose release frees
  *	  the parent.  References: the binding's own; one per instance,
  *	  from creation to its vfio device's release; and, after unbinding,
  *	  one per type, dropped by the mdev core's release of the type (see
  *	  vslice_parent_let_go_types()).
+ * @model: what kind of device it is
  * @pdev: the PCI device
  * @mparent: registration with the mdev core
- * @mmio: BAR2, the device's register file
+ * @engine: edu only: the shared engine and its scheduler (mdev/engine.c)
+ * @mmio: bochs only, as all but the policy fields below: BAR2, the device's register file
  * @vram: BAR0 mapped write-combining, for scrubbing and trapped access
  * @vram_phys: bus address of BAR0, for user mappings of slices
  * @vram_size: usable VRAM (BAR0 size, as the DISPI register confirms)
@@ -125,8 +177,10 @@ struct vslice_type {
  */
 struct vslice_parent {
 	struct device life;
+	const struct vslice_parent_model *model;
 	struct pci_dev *pdev;
 	struct mdev_parent mparent;
+	struct vslice_engine *engine;
 	void __iomem *mmio;
 	void __iomem *vram;
 	phys_addr_t vram_phys;
@@ -210,7 +264,9 @@ enum vslice_scanout {
  * @type: profile the instance was created with
  * @mdev: the mdev device
  * @node: entry in &vslice_parent.insts, under the parent's lock
- * @slice: the VRAM the instance owns, fixed for its lifetime
+ * @edu: edu instances: the virtual edu (mdev/edu.c); NULL for bochs
+ * @slice: bochs, as the fields up to @clear_on_close: the VRAM the
+ *	   instance owns, fixed for its lifetime
  * @regs: emulated register file, under vslice_core_lock()
  * @mon: the virtual monitor, under vslice_core_lock()
  * @on_screen: the physical screen shows this instance, under vslice_core_lock()
@@ -226,6 +282,7 @@ struct vslice_inst {
 	const struct vslice_type *type;
 	struct mdev_device *mdev;
 	struct list_head node;
+	struct vslice_edu *edu;
 	struct vslice_slice slice;
 	struct vslice_bochs regs;
 	struct vslice_monitor mon;
@@ -265,15 +322,22 @@ static inline void vslice_parent_put(struct vslice_parent *parent)
 
 /* type.c */
 void vslice_types_init(struct vslice_parent *parent);
+void vslice_types_init_one(struct vslice_parent *parent, const char *name);
 unsigned int vslice_type_available(struct mdev_type *mtype);
 ssize_t vslice_type_description(struct mdev_type *mtype, char *buf);
 
 /* instance.c */
 extern struct mdev_driver vslice_mdev_driver;
+extern struct device_attribute dev_attr_parent, dev_attr_opens;
+int vslice_mdev_probe(struct mdev_device *mdev);
+void vslice_mdev_remove(struct mdev_device *mdev);
 void vslice_inst_close(struct vslice_inst *inst);
 
 /* bochs.c */
 int vslice_bochs_init(struct vslice_inst *inst);
+
+/* edu.c */
+int vslice_edu_init(struct vslice_inst *inst);
 
 /* display.c */
 void vslice_display_init(struct vslice_inst *inst);
@@ -294,6 +358,9 @@ int vslice_policy_admit_locked(struct vslice_parent *parent,
 void vslice_policy_release_locked(struct vslice_parent *parent);
 unsigned int vslice_policy_available_locked(struct vslice_parent *parent,
 					    const struct vslice_type *type);
+
+/* engine.c */
+extern struct device_attribute dev_attr_sched_policy;
 
 /* scanout.c */
 extern struct device_attribute dev_attr_scanout;

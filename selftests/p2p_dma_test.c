@@ -24,8 +24,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <linux/iommufd.h>
-
 #include "kselftest_harness.h"
 #include "lib/vslice.h"
 
@@ -69,57 +67,6 @@ FIXTURE_TEARDOWN(p2p)
 }
 
 /*
- * A DMA mapping of [@va, @va + @len) at @iova for @pci: VFIO_IOMMU_MAP_DMA
- * in its container (group path) or IOMMU_IOAS_MAP in its IOAS (cdev
- * path).  0 or -errno.
- */
-static int map_dma(const struct vslice_dev *pci, void *va, size_t len,
-		   u64 iova)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)va,
-		.iova = iova,
-		.size = len,
-	};
-	struct iommu_ioas_map ioas_map = {
-		.size = sizeof(ioas_map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = pci->ioas,
-		.user_va = (uintptr_t)va,
-		.length = len,
-		.iova = iova,
-	};
-
-	if (pci->iommufd >= 0)
-		return ioctl(pci->iommufd, IOMMU_IOAS_MAP, &ioas_map) ?
-		       -errno : 0;
-	return ioctl(pci->container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
-}
-
-static int unmap_dma(const struct vslice_dev *pci, size_t len, u64 iova)
-{
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = iova,
-		.size = len,
-	};
-	struct iommu_ioas_unmap ioas_unmap = {
-		.size = sizeof(ioas_unmap),
-		.ioas_id = pci->ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	if (pci->iommufd >= 0)
-		return ioctl(pci->iommufd, IOMMU_IOAS_UNMAP, &ioas_unmap) ?
-		       -errno : 0;
-	return ioctl(pci->container, VFIO_IOMMU_UNMAP_DMA, &unmap) ? -errno : 0;
-}
-
-/*
  * The instance's VRAM, mapped and touched by its own user, cannot be
  * mapped for the vfio-pci device's DMA, whole or one page; ordinary
  * memory can (the container works); and the CPU's view still lands in
@@ -138,15 +85,16 @@ static void refuse_vram(struct __test_metadata *_metadata,
 	ASSERT_NE(MAP_FAILED, anon);
 	vslice_fill(bar0, SZ16M, 0x9292);
 
-	ASSERT_EQ(0, map_dma(pci, anon, SZ16M, IOVA));
-	ASSERT_EQ(0, unmap_dma(pci, SZ16M, IOVA));
+	ASSERT_EQ(0, vslice_map_dma(pci, anon, SZ16M, IOVA));
+	ASSERT_EQ(0, vslice_unmap_dma(pci, SZ16M, IOVA));
 
-	EXPECT_EQ(-EFAULT, map_dma(pci, bar0, SZ16M, IOVA + SZ16M))
+	EXPECT_EQ(-EFAULT, vslice_map_dma(pci, bar0, SZ16M, IOVA + SZ16M))
 		TH_LOG("the slice's VRAM got a DMA mapping for another device");
-	EXPECT_EQ(-EFAULT, map_dma(pci, bar0 + 4096, 4096, IOVA + SZ16M))
+	EXPECT_EQ(-EFAULT, vslice_map_dma(pci, bar0 + 4096, 4096,
+					  IOVA + SZ16M))
 		TH_LOG("a page of the slice got a DMA mapping");
 	/* nothing is left mapped at that IOVA either way */
-	unmap_dma(pci, SZ16M, IOVA + SZ16M);
+	vslice_unmap_dma(pci, SZ16M, IOVA + SZ16M);
 
 	vram = vslice_map_parent_vram(bdf, &len);
 	ASSERT_LE(off + SZ16M, len);

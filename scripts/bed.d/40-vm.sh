@@ -9,6 +9,9 @@
 # in its boot: a timer interrupt while it was still identifying the boot
 # CPU, and KASAN reporting wild accesses at addresses of the five-level
 # direct map (0xff11...) in a loop. Without la57 that window is gone.
+# Two bochs-displays and two edus (1234:11e8): the first of each kind is
+# the tests' parent, the second a spare (a second parent, or a vfio-pci
+# peer). The edus come after the displays, which keep their slots.
 # Streams the results port to stderr when $5 is 1. Returns QEMU's status
 # (124 when the VM ran over VSLICE_TIMEOUT).
 #
@@ -40,6 +43,7 @@ qemu_boot() {
 		-M q35 -device intel-iommu,caching-mode=on \
 		-display none -monitor none -no-reboot -vga none -nic none \
 		-device bochs-display,vgamem=256M -device bochs-display,vgamem=256M \
+		-device edu -device edu \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 		-serial "file:$console" -serial "file:$results" "${qmp[@]}" \
 		-kernel "$kernel" -initrd "$initrd" \

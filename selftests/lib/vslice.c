@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,7 +22,10 @@
 #define SYS_PCI		"/sys/bus/pci"
 #define SYS_MDEV	"/sys/bus/mdev/devices"
 
-/* Which bochs-display plays which role: by BDF order, first = parent. */
+/*
+ * Which bochs-display (and which edu) plays which role: by BDF order,
+ * first = parent, second = spare.
+ */
 #define VSLICE_PARENT_INDEX	0
 #define VSLICE_SPARE_INDEX	1
 
@@ -131,7 +135,9 @@ static int vslice_cmp_str(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-int vslice_bochs_list(char bdfs[][VSLICE_BDF_LEN], int max)
+/* The PCI devices @vendor:@device, in BDF order; their number or -errno. */
+int vslice_pci_list(u16 vendor, u16 device, char bdfs[][VSLICE_BDF_LEN],
+		    int max)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -146,17 +152,23 @@ int vslice_bochs_list(char bdfs[][VSLICE_BDF_LEN], int max)
 			continue;
 		snprintf(path, sizeof(path), SYS_PCI "/devices/%s/vendor",
 			 de->d_name);
-		if (vslice_sysfs_read_ll(path) != VSLICE_BOCHS_VENDOR)
+		if (vslice_sysfs_read_ll(path) != vendor)
 			continue;
 		snprintf(path, sizeof(path), SYS_PCI "/devices/%s/device",
 			 de->d_name);
-		if (vslice_sysfs_read_ll(path) != VSLICE_BOCHS_DEVICE)
+		if (vslice_sysfs_read_ll(path) != device)
 			continue;
 		snprintf(bdfs[n++], VSLICE_BDF_LEN, "%s", de->d_name);
 	}
 	closedir(dir);
 	qsort(bdfs, n, VSLICE_BDF_LEN, vslice_cmp_str);
 	return n;
+}
+
+int vslice_bochs_list(char bdfs[][VSLICE_BDF_LEN], int max)
+{
+	return vslice_pci_list(VSLICE_BOCHS_VENDOR, VSLICE_BOCHS_DEVICE, bdfs,
+			       max);
 }
 
 int vslice_driver_of(const char *bdf, char *drv, size_t len)
@@ -221,9 +233,22 @@ static const char *vslice_bochs_nth(int index)
 	return n > index ? bdfs[index] : NULL;
 }
 
-const char *vslice_parent(void)
+/* Its own array: a BDF handed out for a bochs-display keeps naming it. */
+static const char *vslice_edu_nth(int index)
 {
-	const char *bdf = vslice_bochs_nth(VSLICE_PARENT_INDEX);
+	static char bdfs[VSLICE_MAX_EDU][VSLICE_BDF_LEN];
+	int n = vslice_pci_list(VSLICE_BOCHS_VENDOR, VSLICE_EDU_DEVICE, bdfs,
+				VSLICE_MAX_EDU);
+
+	return n > index ? bdfs[index] : NULL;
+}
+
+/*
+ * @bdf (NULL: none), with the module loaded and bound to vslice through
+ * driver_override unless it is already; fails the test if that fails.
+ */
+static const char *vslice_bound(const char *bdf)
+{
 	char drv[64];
 	int ret;
 
@@ -240,9 +265,24 @@ const char *vslice_parent(void)
 	return bdf;
 }
 
+const char *vslice_parent(void)
+{
+	return vslice_bound(vslice_bochs_nth(VSLICE_PARENT_INDEX));
+}
+
 const char *vslice_spare(void)
 {
 	return vslice_bochs_nth(VSLICE_SPARE_INDEX);
+}
+
+const char *vslice_edu_parent(void)
+{
+	return vslice_bound(vslice_edu_nth(VSLICE_PARENT_INDEX));
+}
+
+const char *vslice_edu_spare(void)
+{
+	return vslice_edu_nth(VSLICE_SPARE_INDEX);
 }
 
 int vslice_types(const char *parent, char names[][64], int max)
@@ -583,6 +623,52 @@ void vslice_dev_close(struct vslice_dev *dev)
 	dev->group = -1;
 	dev->container = -1;
 	dev->iommufd = -1;
+}
+
+int vslice_map_dma(const struct vslice_dev *dev, void *va, size_t len,
+		   u64 iova)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = len,
+	};
+	struct iommu_ioas_map ioas_map = {
+		.size = sizeof(ioas_map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = dev->ioas,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	if (dev->iommufd >= 0)
+		return ioctl(dev->iommufd, IOMMU_IOAS_MAP, &ioas_map) ?
+		       -errno : 0;
+	return ioctl(dev->container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+int vslice_unmap_dma(const struct vslice_dev *dev, size_t len, u64 iova)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = len,
+	};
+	struct iommu_ioas_unmap ioas_unmap = {
+		.size = sizeof(ioas_unmap),
+		.ioas_id = dev->ioas,
+		.iova = iova,
+		.length = len,
+	};
+
+	if (dev->iommufd >= 0)
+		return ioctl(dev->iommufd, IOMMU_IOAS_UNMAP, &ioas_unmap) ?
+		       -errno : 0;
+	return ioctl(dev->container, VFIO_IOMMU_UNMAP_DMA, &unmap) ? -errno : 0;
 }
 
 void vslice_region_info(int fd, u32 index, struct vfio_region_info *info)

@@ -32,9 +32,12 @@ typedef __s32 s32;
 #define VSLICE_UUID_LEN		37
 #define VSLICE_BDF_LEN		16
 #define VSLICE_MAX_BOCHS	8
+#define VSLICE_MAX_EDU		8
 
 #define VSLICE_BOCHS_VENDOR	0x1234
 #define VSLICE_BOCHS_DEVICE	0x1111
+/* QEMU's edu (same vendor), the time-sliced parent */
+#define VSLICE_EDU_DEVICE	0x11e8
 #define VSLICE_SUBSYS_VENDOR	0x1234
 #define VSLICE_SUBSYS_DEVICE	0x5653
 
@@ -91,12 +94,21 @@ long long vslice_sysfs_read_ll(const char *path);
 int vslice_module_load(void);
 int vslice_module_unload(void);
 bool vslice_module_loaded(void);
+int vslice_pci_list(u16 vendor, u16 device, char bdfs[][VSLICE_BDF_LEN],
+		    int max);
 int vslice_bochs_list(char bdfs[][VSLICE_BDF_LEN], int max);
 int vslice_driver_of(const char *bdf, char *drv, size_t len);
 int vslice_bind(const char *bdf, const char *driver);
 int vslice_unbind(const char *bdf);
+/*
+ * The first bochs-display (1234:1111), bound to vslice (NULL if there is
+ * none), and the second, left as it is; vslice_edu_parent() and
+ * vslice_edu_spare() the same for the edus (1234:11e8).
+ */
 const char *vslice_parent(void);
 const char *vslice_spare(void);
+const char *vslice_edu_parent(void);
+const char *vslice_edu_spare(void);
 
 /* types and instances */
 int vslice_types(const char *parent, char names[][64], int max);
@@ -131,6 +143,14 @@ int vslice_vfio_open(struct vslice_dev *dev, const char *sysdev,
 int vslice_dev_open(struct vslice_dev *dev, const char *uuid);
 void vslice_dev_open_assert(struct vslice_dev *dev, const char *uuid);
 void vslice_dev_close(struct vslice_dev *dev);
+/*
+ * A DMA mapping of [@va, @va + @len) at @iova for @dev:
+ * VFIO_IOMMU_MAP_DMA in its container (group path) or IOMMU_IOAS_MAP in
+ * its IOAS (cdev path); and its removal.  0 or -errno.
+ */
+int vslice_map_dma(const struct vslice_dev *dev, void *va, size_t len,
+		   u64 iova);
+int vslice_unmap_dma(const struct vslice_dev *dev, size_t len, u64 iova);
 void vslice_region_info(int fd, u32 index, struct vfio_region_info *info);
 u32 vslice_cfg_read(int fd, u32 off, unsigned int size);
 void vslice_cfg_write(int fd, u32 off, unsigned int size, u32 val);
