@@ -2,7 +2,7 @@
 /*
  * The edu parent: QEMU's educational device (1234:11e8), bound to vslice,
  * shared in time.  Each instance of its one type, vslice-edu, is a whole
- * virtual edu: config space with an MSI capability, BAR0's registers, the
+ * virtual edu: config space with an MSI capability, EDU_BAR0's registers, the
  * factorial unit and the DMA engine (with its own 4 KiB buffer) queued on
  * the one physical engine, INTx and MSI with vfio-pci's semantics, and
  * DMA that reaches only what its own container (or IOAS) maps.  Driven
@@ -10,8 +10,8 @@
  *
  * A DMA takes about 100 ms (edu's own timer) and a switch of the engine
  * between tenants about as much, so every job is waited for by polling
- * with a generous timeout (JOB_MS), never for a fixed time; only the
- * checks that nothing (more) fires wait a short, fixed QUIET_MS.
+ * with a generous timeout (EDU_JOB_MS), never for a fixed time; only the
+ * checks that nothing (more) fires wait a short, fixed EDU_QUIET_MS.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -27,211 +27,13 @@
 #include <linux/pci_regs.h>
 
 #include "kselftest_harness.h"
-#include "lib/vslice.h"
+#include "lib/edu.h"
 
-#define EDU_TYPE		"vslice-edu"
-#define EDU_REVISION		0x10
-#define EDU_CLASS		0x00ff00
-#define EDU_MSI_POS		0x40
-#define EDU_BAR0_SIZE		VSLICE_MIB
-#define CFG_SIZE		256
-
-/* BAR0's registers */
-#define EDU_ID			0x00
-#define EDU_LIVENESS		0x04
-#define EDU_FACT		0x08
-#define EDU_STATUS		0x20
-#define EDU_IRQ_STATUS		0x24
-#define EDU_IRQ_RAISE		0x60
-#define EDU_IRQ_ACK		0x64
-#define EDU_DMA_SRC		0x80
-#define EDU_DMA_DST		0x88
-#define EDU_DMA_COUNT		0x90
-#define EDU_DMA_CMD		0x98
-
-#define EDU_ID_VALUE		0x010000ed
-#define EDU_STATUS_COMPUTING	0x01
-#define EDU_STATUS_IRQFACT	0x80
-#define EDU_IRQ_FACT		0x001
-#define EDU_IRQ_DMA		0x100
-#define EDU_DMA_RUN		0x1
-#define EDU_DMA_TO_RAM		0x2	/* direction: device buffer -> RAM */
-#define EDU_DMA_IRQ		0x4
-#define EDU_DMA_ERROR		0x8	/* vslice's: the last DMA was refused */
-#define EDU_BUF			0x40000ULL
-#define EDU_BUF_SIZE		4096
-
-#define BAR0(off)	(VSLICE_REGION_OFFSET(VFIO_PCI_BAR0_REGION_INDEX) + (off))
-/* What the wait for a DMA returns when it did not finish. */
-#define DMA_TIMEOUT	(~0ULL)
-
-#define JOB_MS		5000	/* one job, queueing behind others included */
-#define QUIET_MS	200	/* "nothing (more) fires" */
 #define MAX_INSTS	4
-/*
- * Each instance's RAM: 64 KiB of anonymous memory at its own IOVA.  All
- * IOVAs stay below 256 MiB, within the 28-bit DMA mask of QEMU's edu.
- */
-#define RAM_LEN		(64 * 1024UL)
+/* Each instance's RAM (EDU_RAM_LEN) at its own IOVA, below 256 MiB. */
 #define IOVA(i)		(0x1000000ULL * ((i) + 1))
 #define IOVA_OTHER	0x8000000ULL	/* a second mapping */
 #define IOVA_UNMAPPED	0xf000000ULL	/* never mapped */
-
-/**
- * struct edu - one instance, open, with its RAM mapped for its DMA
- * @uuid: the instance
- * @dev: it, opened through VFIO (its own container or IOAS)
- * @fd: @dev's device
- * @ram: RAM_LEN bytes mapped at @iova in @dev's container or IOAS
- * @iova: where
- */
-struct edu {
-	char uuid[VSLICE_UUID_LEN];
-	struct vslice_dev dev;
-	int fd;
-	u8 *ram;
-	u64 iova;
-};
-
-/* One access of @size bytes to BAR0 (the edu's registers). */
-static u64 edu_rd(int fd, u32 off, unsigned int size)
-{
-	u64 val = 0;
-	ssize_t n = pread(fd, &val, size, BAR0(off));
-
-	if (n != (ssize_t)size)
-		VSLICE_FAIL("read of %u bytes at 0x%x of BAR0 returned %zd",
-			    size, off, n);
-	return val;
-}
-
-static void edu_wr(int fd, u32 off, unsigned int size, u64 val)
-{
-	ssize_t n = pwrite(fd, &val, size, BAR0(off));
-
-	if (n != (ssize_t)size)
-		VSLICE_FAIL("write of %u bytes at 0x%x of BAR0 returned %zd",
-			    size, off, n);
-}
-
-static u32 rd32(int fd, u32 off)
-{
-	return edu_rd(fd, off, 4);
-}
-
-static void wr32(int fd, u32 off, u32 val)
-{
-	edu_wr(fd, off, 4, val);
-}
-
-static u64 rd64(int fd, u32 off)
-{
-	return edu_rd(fd, off, 8);
-}
-
-static void wr64(int fd, u32 off, u64 val)
-{
-	edu_wr(fd, off, 8, val);
-}
-
-static long long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000LL +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-/*
- * Poll register @off (@size bytes) until the bits of @mask are clear;
- * false if they are not within JOB_MS.  *@last is the last value read.
- */
-static bool edu_wait_clear(int fd, u32 off, unsigned int size, u64 mask,
-			   u64 *last)
-{
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		*last = edu_rd(fd, off, size);
-		if (!(*last & mask))
-			return true;
-		if (ms_since(&t0) > JOB_MS)
-			return false;
-		usleep(1000);
-	}
-}
-
-/* n! by the engine, once status bit 0 is clear; false on a timeout. */
-static bool edu_fact(int fd, u32 n, u32 *result)
-{
-	u64 status;
-
-	wr32(fd, EDU_FACT, n);
-	if (!edu_wait_clear(fd, EDU_STATUS, 4, EDU_STATUS_COMPUTING,
-			    &status)) {
-		fprintf(stderr, "# %u! still computing after %d ms\n", n,
-			JOB_MS);
-		return false;
-	}
-	*result = rd32(fd, EDU_FACT);
-	return true;
-}
-
-/*
- * One DMA of @count bytes from @src to @dst, @cmd its direction and
- * interrupt bits; returns the command register once bit 0 has cleared,
- * or DMA_TIMEOUT.
- */
-static u64 edu_dma(int fd, u64 src, u64 dst, u64 count, u64 cmd)
-{
-	u64 last;
-
-	wr64(fd, EDU_DMA_SRC, src);
-	wr64(fd, EDU_DMA_DST, dst);
-	wr64(fd, EDU_DMA_COUNT, count);
-	wr64(fd, EDU_DMA_CMD, cmd | EDU_DMA_RUN);
-	if (!edu_wait_clear(fd, EDU_DMA_CMD, 8, EDU_DMA_RUN, &last))
-		return DMA_TIMEOUT;
-	return last;
-}
-
-/* RAM at @iova -> the device buffer at @off. */
-static u64 to_buf(int fd, u64 iova, u32 off, u64 count, u64 cmd)
-{
-	return edu_dma(fd, iova, EDU_BUF + off, count, cmd);
-}
-
-/* The device buffer at @off -> RAM at @iova. */
-static u64 from_buf(int fd, u32 off, u64 iova, u64 count, u64 cmd)
-{
-	return edu_dma(fd, EDU_BUF + off, iova, count, cmd | EDU_DMA_TO_RAM);
-}
-
-/* Did the DMA that ended with command @cmd complete, unrefused?  Says why. */
-static bool dma_ok(u64 cmd)
-{
-	if (cmd == DMA_TIMEOUT)
-		fprintf(stderr, "# the DMA did not finish within %d ms\n",
-			JOB_MS);
-	else if (cmd & EDU_DMA_ERROR)
-		fprintf(stderr, "# the DMA was refused (command 0x%llx)\n",
-			cmd);
-	return cmd != DMA_TIMEOUT && !(cmd & EDU_DMA_ERROR);
-}
-
-/* Was it refused, and did it complete all the same? */
-static bool dma_refused(u64 cmd)
-{
-	if (cmd == DMA_TIMEOUT)
-		fprintf(stderr, "# the DMA did not finish within %d ms\n",
-			JOB_MS);
-	else if (!(cmd & EDU_DMA_ERROR))
-		fprintf(stderr, "# the DMA was not refused (command 0x%llx)\n",
-			cmd);
-	return cmd != DMA_TIMEOUT && (cmd & EDU_DMA_ERROR);
-}
 
 /* Byte @i of the pattern of @seed (a hash of both). */
 static u8 pattern(u64 seed, size_t i)
@@ -271,114 +73,6 @@ static long long check_byte(const u8 *p, size_t len, u8 c)
 		if (p[i] != c)
 			return i;
 	return -1;
-}
-
-/* VFIO_DEVICE_SET_IRQS: @efd as the trigger of @index's one vector. */
-static int irq_eventfd(int fd, u32 index, int efd)
-{
-	struct {
-		struct vfio_irq_set hdr;
-		s32 fd;
-	} set = {
-		.hdr.argsz = sizeof(set),
-		.hdr.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-			     VFIO_IRQ_SET_ACTION_TRIGGER,
-		.hdr.index = index,
-		.hdr.count = 1,
-		.fd = efd,
-	};
-
-	return ioctl(fd, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
-}
-
-/* @action (MASK, UNMASK) on @index's vector; TRIGGER with count 0 disables. */
-static int irq_action(int fd, u32 index, u32 action, u32 count)
-{
-	struct vfio_irq_set set = {
-		.argsz = sizeof(set),
-		.flags = VFIO_IRQ_SET_DATA_NONE | action,
-		.index = index,
-		.count = count,
-	};
-
-	return ioctl(fd, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
-}
-
-static int irq_disable(int fd, u32 index)
-{
-	return irq_action(fd, index, VFIO_IRQ_SET_ACTION_TRIGGER, 0);
-}
-
-/*
- * How often @efd fired: waits up to @ms for the first event, then for
- * more until none comes for QUIET_MS.
- */
-static u64 events(int efd, int ms)
-{
-	struct pollfd p = { .fd = efd, .events = POLLIN };
-	u64 total = 0, v;
-
-	while (poll(&p, 1, ms) == 1 && read(efd, &v, sizeof(v)) == sizeof(v)) {
-		total += v;
-		ms = QUIET_MS;
-	}
-	return total;
-}
-
-/* Create and open an instance, bus master on, its RAM mapped at @iova. */
-static void edu_open_assert(const char *bdf, struct edu *e, u64 iova)
-{
-	int ret;
-
-	vslice_create_assert(bdf, EDU_TYPE, e->uuid);
-	vslice_dev_open_assert(&e->dev, e->uuid);
-	e->fd = e->dev.fd;
-	/* what a guest's driver turns on before it uses the device */
-	vslice_cfg_write(e->fd, PCI_COMMAND, 2,
-			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	e->ram = mmap(NULL, RAM_LEN, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	VSLICE_ASSERT(e->ram != MAP_FAILED, "no memory for the DMA");
-	e->iova = iova;
-	ret = vslice_map_dma(&e->dev, e->ram, RAM_LEN, iova);
-	VSLICE_ASSERT(!ret, "mapping %lu bytes at IOVA 0x%llx for %s: %d",
-		      RAM_LEN, iova, e->uuid, ret);
-}
-
-/* Unmap its RAM (the device still open) and close it. */
-static int edu_close(struct edu *e)
-{
-	int ret = 0;
-
-	if (e->ram && e->ram != MAP_FAILED) {
-		ret = vslice_unmap_dma(&e->dev, RAM_LEN, e->iova);
-		munmap(e->ram, RAM_LEN);
-	}
-	e->ram = NULL;
-	vslice_dev_close(&e->dev);
-	return ret;
-}
-
-static long long counter(const struct edu *e, const char *name)
-{
-	return vslice_inst_attr_ll(e->uuid, name);
-}
-
-/*
- * Counter @name once it has reached @want (it may be bumped just after
- * the register that said the job was done), or after JOB_MS; then once
- * more after QUIET_MS, so that a count past @want shows too.
- */
-static long long counter_settled(const struct edu *e, const char *name,
-				 long long want)
-{
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (counter(e, name) < want && ms_since(&t0) < JOB_MS)
-		usleep(10000);
-	usleep(QUIET_MS * 1000);
-	return counter(e, name);
 }
 
 FIXTURE(edu) {
@@ -457,7 +151,7 @@ TEST_F(edu, identity)
 	ASSERT_EQ(PCI_MSI_FLAGS_64BIT,
 		  vslice_cfg_read(fd, EDU_MSI_POS + PCI_MSI_FLAGS, 2));
 
-	/* BAR0: 1 MiB of 32-bit non-prefetchable memory; no other BAR */
+	/* EDU_BAR0: 1 MiB of 32-bit non-prefetchable memory; no other BAR */
 	ASSERT_EQ(0, vslice_cfg_read(fd, PCI_BASE_ADDRESS_0, 4) & 0xf);
 	for (i = 0; i < ARRAY_SIZE(bars); i++) {
 		orig = vslice_cfg_read(fd, bars[i], 4);
@@ -491,7 +185,7 @@ TEST_F(edu, identity)
 		ASSERT_EQ(VSLICE_REGION_OFFSET(i), rinfo.offset);
 	}
 	map = mmap(NULL, EDU_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   fd, BAR0(0));
+		   fd, EDU_BAR0(0));
 	ASSERT_EQ(MAP_FAILED, map) {
 		munmap(map, EDU_BAR0_SIZE);
 	}
@@ -523,7 +217,7 @@ TEST_F(edu, identity)
 	}
 }
 
-/* BAR0's registers, and accesses of the wrong size. */
+/* EDU_BAR0's registers, and accesses of the wrong size. */
 TEST_F(edu, registers)
 {
 	static const u32 live[] = { 0, 0x12345678, 0xffffffff, 0x5a5a0ff0 };
@@ -542,52 +236,52 @@ TEST_F(edu, registers)
 	u64 ones;
 	u32 i;
 
-	ASSERT_EQ(EDU_ID_VALUE, rd32(fd, EDU_ID));
-	wr32(fd, EDU_ID, 0x12345678);
-	ASSERT_EQ(EDU_ID_VALUE, rd32(fd, EDU_ID));
+	ASSERT_EQ(EDU_ID_VALUE, edu_rd32(fd, EDU_ID));
+	edu_wr32(fd, EDU_ID, 0x12345678);
+	ASSERT_EQ(EDU_ID_VALUE, edu_rd32(fd, EDU_ID));
 
 	for (i = 0; i < ARRAY_SIZE(live); i++) {
-		wr32(fd, EDU_LIVENESS, live[i]);
-		ASSERT_EQ(~live[i], rd32(fd, EDU_LIVENESS));
+		edu_wr32(fd, EDU_LIVENESS, live[i]);
+		ASSERT_EQ(~live[i], edu_rd32(fd, EDU_LIVENESS));
 	}
 
 	/* status: bit 0 read-only (nothing computes), bit 7 read-write */
-	ASSERT_EQ(0, rd32(fd, EDU_STATUS) & EDU_STATUS_COMPUTING);
-	wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
-	ASSERT_EQ(EDU_STATUS_IRQFACT, rd32(fd, EDU_STATUS));
-	wr32(fd, EDU_STATUS, 0);
-	ASSERT_EQ(0, rd32(fd, EDU_STATUS));
-	wr32(fd, EDU_STATUS, 0xffffffff);
-	ASSERT_EQ(EDU_STATUS_IRQFACT, rd32(fd, EDU_STATUS));
-	wr32(fd, EDU_STATUS, EDU_STATUS_COMPUTING);
-	ASSERT_EQ(0, rd32(fd, EDU_STATUS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_STATUS) & EDU_STATUS_COMPUTING);
+	edu_wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
+	ASSERT_EQ(EDU_STATUS_IRQFACT, edu_rd32(fd, EDU_STATUS));
+	edu_wr32(fd, EDU_STATUS, 0);
+	ASSERT_EQ(0, edu_rd32(fd, EDU_STATUS));
+	edu_wr32(fd, EDU_STATUS, 0xffffffff);
+	ASSERT_EQ(EDU_STATUS_IRQFACT, edu_rd32(fd, EDU_STATUS));
+	edu_wr32(fd, EDU_STATUS, EDU_STATUS_COMPUTING);
+	ASSERT_EQ(0, edu_rd32(fd, EDU_STATUS));
 
 	/* raise ORs in, acknowledge clears; the status itself is read-only */
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_RAISE, 0x1234);
-	ASSERT_EQ(0x1234, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_RAISE, 0x80000000);
-	ASSERT_EQ(0x80001234, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_STATUS, 0);
-	ASSERT_EQ(0x80001234, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, 0x1030);
-	ASSERT_EQ(0x80000204, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, 0xffffffff);
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x1234);
+	ASSERT_EQ(0x1234, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x80000000);
+	ASSERT_EQ(0x80001234, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_STATUS, 0);
+	ASSERT_EQ(0x80001234, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x1030);
+	ASSERT_EQ(0x80000204, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0xffffffff);
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
 
 	/* the DMA registers hold 64 bits; a 4-byte read gives the low half */
-	ASSERT_EQ(0, rd64(fd, EDU_DMA_CMD) & (EDU_DMA_RUN | EDU_DMA_ERROR));
-	wr64(fd, EDU_DMA_SRC, 0x123456789abcdef0ULL);
-	wr64(fd, EDU_DMA_DST, 0x0fedcba987654321ULL);
-	wr64(fd, EDU_DMA_COUNT, 0x777);
-	ASSERT_EQ(0x123456789abcdef0ULL, rd64(fd, EDU_DMA_SRC));
-	ASSERT_EQ(0x0fedcba987654321ULL, rd64(fd, EDU_DMA_DST));
-	ASSERT_EQ(0x777, rd64(fd, EDU_DMA_COUNT));
-	ASSERT_EQ(0x9abcdef0, rd32(fd, EDU_DMA_SRC));
-	ASSERT_EQ(0x777, rd32(fd, EDU_DMA_COUNT));
+	ASSERT_EQ(0, edu_rd64(fd, EDU_DMA_CMD) & (EDU_DMA_RUN | EDU_DMA_ERROR));
+	edu_wr64(fd, EDU_DMA_SRC, 0x123456789abcdef0ULL);
+	edu_wr64(fd, EDU_DMA_DST, 0x0fedcba987654321ULL);
+	edu_wr64(fd, EDU_DMA_COUNT, 0x777);
+	ASSERT_EQ(0x123456789abcdef0ULL, edu_rd64(fd, EDU_DMA_SRC));
+	ASSERT_EQ(0x0fedcba987654321ULL, edu_rd64(fd, EDU_DMA_DST));
+	ASSERT_EQ(0x777, edu_rd64(fd, EDU_DMA_COUNT));
+	ASSERT_EQ(0x9abcdef0, edu_rd32(fd, EDU_DMA_SRC));
+	ASSERT_EQ(0x777, edu_rd32(fd, EDU_DMA_COUNT));
 
 	/* the wrong size: a read gives all ones, a write does nothing */
-	wr32(fd, EDU_LIVENESS, 0x1111);
+	edu_wr32(fd, EDU_LIVENESS, 0x1111);
 	for (i = 0; i < ARRAY_SIZE(wrong); i++) {
 		ones = wrong[i].size == 8 ? ~0ULL :
 		       (1ULL << (wrong[i].size * 8)) - 1;
@@ -599,23 +293,23 @@ TEST_F(edu, registers)
 	edu_wr(fd, EDU_LIVENESS, 2, 0x2222);
 	edu_wr(fd, EDU_LIVENESS, 1, 0x33);
 	edu_wr(fd, EDU_LIVENESS, 8, 0x4444);
-	ASSERT_EQ(~0x1111u, rd32(fd, EDU_LIVENESS));
+	ASSERT_EQ(~0x1111u, edu_rd32(fd, EDU_LIVENESS));
 	edu_wr(fd, EDU_STATUS, 1, EDU_STATUS_IRQFACT);
 	edu_wr(fd, EDU_STATUS, 8, EDU_STATUS_IRQFACT);
-	ASSERT_EQ(0, rd32(fd, EDU_STATUS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_STATUS));
 	edu_wr(fd, EDU_IRQ_RAISE, 1, 0x1);
 	edu_wr(fd, EDU_IRQ_RAISE, 2, 0x1);
 	edu_wr(fd, EDU_IRQ_RAISE, 8, 0x1);
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
 	edu_wr(fd, EDU_DMA_COUNT, 1, 0x5);
 	edu_wr(fd, EDU_DMA_COUNT, 2, 0x5);
-	ASSERT_EQ(0x777, rd64(fd, EDU_DMA_COUNT));
+	ASSERT_EQ(0x777, edu_rd64(fd, EDU_DMA_COUNT));
 	/* a DMA from that nonsense would be refused (bit 3): none starts */
 	edu_wr(fd, EDU_DMA_CMD, 1, EDU_DMA_RUN);
 	edu_wr(fd, EDU_DMA_CMD, 2, EDU_DMA_RUN);
-	ASSERT_EQ(0, rd64(fd, EDU_DMA_CMD) & (EDU_DMA_RUN | EDU_DMA_ERROR));
+	ASSERT_EQ(0, edu_rd64(fd, EDU_DMA_CMD) & (EDU_DMA_RUN | EDU_DMA_ERROR));
 	edu_wr(fd, EDU_FACT, 2, 5);
-	ASSERT_EQ(0, rd32(fd, EDU_STATUS) & EDU_STATUS_COMPUTING);
+	ASSERT_EQ(0, edu_rd32(fd, EDU_STATUS) & EDU_STATUS_COMPUTING);
 }
 
 /* n! for n = 0..13 and 20, wrapping at 32 bits; the FACT interrupt. */
@@ -634,17 +328,17 @@ TEST_F(edu, factorial)
 	}
 	ASSERT_TRUE(edu_fact(fd, 20, &result));
 	ASSERT_EQ(2192834560u, result);		/* 20! mod 2^32 */
-	ASSERT_EQ(0, rd32(fd, EDU_STATUS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_STATUS));
 	/* without status bit 7, no interrupt */
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
 
-	wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
+	edu_wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
 	ASSERT_TRUE(edu_fact(fd, 7, &result));
 	ASSERT_EQ(5040, result);
-	ASSERT_EQ(EDU_STATUS_IRQFACT, rd32(fd, EDU_STATUS));
-	ASSERT_EQ(EDU_IRQ_FACT, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(EDU_STATUS_IRQFACT, edu_rd32(fd, EDU_STATUS));
+	ASSERT_EQ(EDU_IRQ_FACT, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
 }
 
 /*
@@ -666,10 +360,10 @@ TEST_F(edu, dma_both_ways)
 	u64 cmd, regs[3];
 	unsigned int i;
 
-	out = mmap(NULL, RAM_LEN, PROT_READ | PROT_WRITE,
+	out = mmap(NULL, EDU_RAM_LEN, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, out);
-	ASSERT_EQ(0, vslice_map_dma(&e->dev, out, RAM_LEN, IOVA_OTHER));
+	ASSERT_EQ(0, vslice_map_dma(&e->dev, out, EDU_RAM_LEN, IOVA_OTHER));
 
 	/*
 	 * The whole buffer first; the registers hold while it runs (when it
@@ -678,17 +372,17 @@ TEST_F(edu, dma_both_ways)
 	 */
 	fill(e->ram + c[0].src_off, c[0].count, 0);
 	memcpy(model, e->ram + c[0].src_off, EDU_BUF_SIZE);
-	wr64(e->fd, EDU_DMA_SRC, e->iova + c[0].src_off);
-	wr64(e->fd, EDU_DMA_DST, EDU_BUF);
-	wr64(e->fd, EDU_DMA_COUNT, EDU_BUF_SIZE);
-	wr64(e->fd, EDU_DMA_CMD, EDU_DMA_RUN);
-	wr64(e->fd, EDU_DMA_SRC, e->iova);
-	wr64(e->fd, EDU_DMA_DST, EDU_BUF + 0x800);
-	wr64(e->fd, EDU_DMA_COUNT, 1);
-	cmd = rd64(e->fd, EDU_DMA_CMD);
-	regs[0] = rd64(e->fd, EDU_DMA_SRC);
-	regs[1] = rd64(e->fd, EDU_DMA_DST);
-	regs[2] = rd64(e->fd, EDU_DMA_COUNT);
+	edu_wr64(e->fd, EDU_DMA_SRC, e->iova + c[0].src_off);
+	edu_wr64(e->fd, EDU_DMA_DST, EDU_BUF);
+	edu_wr64(e->fd, EDU_DMA_COUNT, EDU_BUF_SIZE);
+	edu_wr64(e->fd, EDU_DMA_CMD, EDU_DMA_RUN);
+	edu_wr64(e->fd, EDU_DMA_SRC, e->iova);
+	edu_wr64(e->fd, EDU_DMA_DST, EDU_BUF + 0x800);
+	edu_wr64(e->fd, EDU_DMA_COUNT, 1);
+	cmd = edu_rd64(e->fd, EDU_DMA_CMD);
+	regs[0] = edu_rd64(e->fd, EDU_DMA_SRC);
+	regs[1] = edu_rd64(e->fd, EDU_DMA_DST);
+	regs[2] = edu_rd64(e->fd, EDU_DMA_COUNT);
 	if (cmd & EDU_DMA_RUN) {
 		EXPECT_EQ(e->iova + c[0].src_off, regs[0]);
 		EXPECT_EQ(EDU_BUF, regs[1]);
@@ -697,22 +391,22 @@ TEST_F(edu, dma_both_ways)
 		TH_LOG("the DMA was over before its registers were written again");
 	}
 	ASSERT_TRUE(edu_wait_clear(e->fd, EDU_DMA_CMD, 8, EDU_DMA_RUN, &cmd));
-	ASSERT_TRUE(dma_ok(cmd));
+	ASSERT_TRUE(edu_dma_ok(cmd));
 
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		if (i) {
 			fill(e->ram + c[i].src_off, c[i].count, i);
 			memcpy(model + c[i].buf_off, e->ram + c[i].src_off,
 			       c[i].count);
-			ASSERT_TRUE(dma_ok(to_buf(e->fd,
-						  e->iova + c[i].src_off,
+			ASSERT_TRUE(edu_dma_ok(edu_to_buf(e->fd,
+							  e->iova + c[i].src_off,
 						  c[i].buf_off, c[i].count,
 						  0)));
 		}
 		/* those bytes alone, to an odd place of the other mapping */
-		memset(out, 0xa5, RAM_LEN);
-		ASSERT_TRUE(dma_ok(from_buf(e->fd, c[i].buf_off,
-					    IOVA_OTHER + c[i].dst_off,
+		memset(out, 0xa5, EDU_RAM_LEN);
+		ASSERT_TRUE(edu_dma_ok(edu_from_buf(e->fd, c[i].buf_off,
+						    IOVA_OTHER + c[i].dst_off,
 					    c[i].count, 0)));
 		EXPECT_EQ(-1, check(out + c[i].dst_off, c[i].count, i)) {
 			TH_LOG("%u bytes: differ at %lld", c[i].count,
@@ -721,20 +415,20 @@ TEST_F(edu, dma_both_ways)
 		EXPECT_EQ(-1, check_byte(out, c[i].dst_off, 0xa5))
 			TH_LOG("%u bytes: written before", c[i].count);
 		EXPECT_EQ(-1, check_byte(out + c[i].dst_off + c[i].count,
-					 RAM_LEN - c[i].dst_off - c[i].count,
+					 EDU_RAM_LEN - c[i].dst_off - c[i].count,
 					 0xa5))
 			TH_LOG("%u bytes: written past", c[i].count);
 		/* and the whole buffer: only those bytes changed there */
-		ASSERT_TRUE(dma_ok(from_buf(e->fd, 0, IOVA_OTHER + 0x8000,
-					    EDU_BUF_SIZE, 0)));
+		ASSERT_TRUE(edu_dma_ok(edu_from_buf(e->fd, 0, IOVA_OTHER + 0x8000,
+						    EDU_BUF_SIZE, 0)));
 		EXPECT_EQ(0, memcmp(model, out + 0x8000, EDU_BUF_SIZE))
 			TH_LOG("%u bytes: the buffer is not what was sent",
 			       c[i].count);
 		/* the source is only read */
 		EXPECT_EQ(-1, check(e->ram + c[i].src_off, c[i].count, i));
 	}
-	EXPECT_EQ(0, vslice_unmap_dma(&e->dev, RAM_LEN, IOVA_OTHER));
-	munmap(out, RAM_LEN);
+	EXPECT_EQ(0, vslice_unmap_dma(&e->dev, EDU_RAM_LEN, IOVA_OTHER));
+	munmap(out, EDU_RAM_LEN);
 }
 
 /*
@@ -752,7 +446,7 @@ TEST_F(edu, dma_errors)
 	} bad[] = {
 		/* RAM -> buffer */
 		{ IOVA_UNMAPPED, EDU_BUF, 64, 0 },
-		{ iova + RAM_LEN - 16, EDU_BUF, 32, 0 },	/* straddles */
+		{ iova + EDU_RAM_LEN - 16, EDU_BUF, 32, 0 },	/* straddles */
 		{ iova, EDU_BUF, EDU_BUF_SIZE + 1, 0 },
 		{ iova, EDU_BUF + 0x800, 0x801, 0 },
 		{ iova, EDU_BUF - 1, 1, 0 },
@@ -760,7 +454,7 @@ TEST_F(edu, dma_errors)
 		{ iova, 0, 16, 0 },
 		/* buffer -> RAM */
 		{ EDU_BUF, IOVA_UNMAPPED, 64, EDU_DMA_TO_RAM },
-		{ EDU_BUF, iova + RAM_LEN - 16, 32, EDU_DMA_TO_RAM },
+		{ EDU_BUF, iova + EDU_RAM_LEN - 16, 32, EDU_DMA_TO_RAM },
 		{ EDU_BUF, iova + sent, EDU_BUF_SIZE + 1, EDU_DMA_TO_RAM },
 		{ EDU_BUF + 0xf00, iova + sent, 0x101, EDU_DMA_TO_RAM },
 		{ EDU_BUF - 0x100, iova + sent, 0x100, EDU_DMA_TO_RAM },
@@ -772,42 +466,42 @@ TEST_F(edu, dma_errors)
 
 	/* the buffer holds pattern 1; the RAM then a different source */
 	fill(e->ram, EDU_BUF_SIZE, 1);
-	ASSERT_TRUE(dma_ok(to_buf(fd, iova, 0, EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(fd, iova, 0, EDU_BUF_SIZE, 0)));
 	fill(e->ram, EDU_BUF_SIZE, 2);
-	memset(e->ram + sent, 0x5a, RAM_LEN - sent);
+	memset(e->ram + sent, 0x5a, EDU_RAM_LEN - sent);
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		cmd = edu_dma(fd, bad[i].src, bad[i].dst, bad[i].count,
 			      bad[i].cmd);
-		EXPECT_TRUE(dma_refused(cmd)) {
+		EXPECT_TRUE(edu_dma_refused(cmd)) {
 			TH_LOG("case %u: 0x%llx -> 0x%llx, %llu bytes", i,
 			       bad[i].src, bad[i].dst, bad[i].count);
 		}
-		EXPECT_EQ(0, rd32(fd, EDU_IRQ_STATUS)) TH_LOG("case %u", i);
+		EXPECT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS)) TH_LOG("case %u", i);
 	}
 
 	/* refused with bit 2: completes with the DMA interrupt all the same */
-	cmd = from_buf(fd, 0, IOVA_UNMAPPED, 64, EDU_DMA_IRQ);
-	ASSERT_TRUE(dma_refused(cmd));
-	ASSERT_EQ(EDU_IRQ_DMA, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
+	cmd = edu_from_buf(fd, 0, IOVA_UNMAPPED, 64, EDU_DMA_IRQ);
+	ASSERT_TRUE(edu_dma_refused(cmd));
+	ASSERT_EQ(EDU_IRQ_DMA, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
 
 	/* a command without bit 0 is ignored: bit 3 stays, nothing runs */
-	wr64(fd, EDU_DMA_CMD, EDU_DMA_IRQ | EDU_DMA_TO_RAM);
-	ASSERT_EQ(cmd, rd64(fd, EDU_DMA_CMD));
-	usleep(QUIET_MS * 1000);
-	ASSERT_EQ(cmd, rd64(fd, EDU_DMA_CMD));
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
+	edu_wr64(fd, EDU_DMA_CMD, EDU_DMA_IRQ | EDU_DMA_TO_RAM);
+	ASSERT_EQ(cmd, edu_rd64(fd, EDU_DMA_CMD));
+	usleep(EDU_QUIET_MS * 1000);
+	ASSERT_EQ(cmd, edu_rd64(fd, EDU_DMA_CMD));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
 
 	/* nothing reached the RAM */
 	EXPECT_EQ(-1, check(e->ram, EDU_BUF_SIZE, 2));
-	EXPECT_EQ(-1, check_byte(e->ram + sent, RAM_LEN - sent, 0x5a)) {
+	EXPECT_EQ(-1, check_byte(e->ram + sent, EDU_RAM_LEN - sent, 0x5a)) {
 		TH_LOG("RAM written at 0x%llx", sent +
-		       check_byte(e->ram + sent, RAM_LEN - sent, 0x5a));
+		       check_byte(e->ram + sent, EDU_RAM_LEN - sent, 0x5a));
 	}
 	/* a DMA that starts clears bit 3; the buffer still holds pattern 1 */
-	cmd = from_buf(fd, 0, iova + sent, EDU_BUF_SIZE, 0);
-	ASSERT_TRUE(dma_ok(cmd));
+	cmd = edu_from_buf(fd, 0, iova + sent, EDU_BUF_SIZE, 0);
+	ASSERT_TRUE(edu_dma_ok(cmd));
 	EXPECT_EQ(-1, check(e->ram + sent, EDU_BUF_SIZE, 1)) {
 		TH_LOG("buffer differs at %lld",
 		       check(e->ram + sent, EDU_BUF_SIZE, 1));
@@ -828,70 +522,70 @@ TEST_F(edu, msi)
 	efd2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
 	ASSERT_LE(0, efd2);
-	ASSERT_EQ(0, irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
 	ASSERT_EQ(PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_ENABLE,
 		  vslice_cfg_read(fd, EDU_MSI_POS + PCI_MSI_FLAGS, 2));
-	ASSERT_EQ(0, events(efd, QUIET_MS));
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
 
-	wr32(fd, EDU_IRQ_RAISE, 0x10);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(0x10, rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x10);
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(0x10, edu_rd32(fd, EDU_IRQ_STATUS));
 	/* an edge per raise, pending bits or not */
-	wr32(fd, EDU_IRQ_RAISE, 0x10);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	wr32(fd, EDU_IRQ_RAISE, 0x20);
-	wr32(fd, EDU_IRQ_RAISE, 0x40);
-	wr32(fd, EDU_IRQ_RAISE, 0x80);
-	ASSERT_EQ(3, events(efd, JOB_MS));
-	ASSERT_EQ(0xf0, rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x10);
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x20);
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x40);
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x80);
+	ASSERT_EQ(3, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(0xf0, edu_rd32(fd, EDU_IRQ_STATUS));
 	/* acknowledging is no interrupt */
-	wr32(fd, EDU_IRQ_ACK, 0xf0);
-	ASSERT_EQ(0, events(efd, QUIET_MS));
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0xf0);
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
 
 	/* completions: a factorial with status bit 7, a DMA with bit 2 */
-	wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
+	edu_wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
 	ASSERT_TRUE(edu_fact(fd, 6, &result));
 	ASSERT_EQ(720, result);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(EDU_IRQ_FACT, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
-	wr32(fd, EDU_STATUS, 0);
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(EDU_IRQ_FACT, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
+	edu_wr32(fd, EDU_STATUS, 0);
 	ASSERT_TRUE(edu_fact(fd, 3, &result));
-	ASSERT_EQ(0, events(efd, QUIET_MS));
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
 
-	ASSERT_TRUE(dma_ok(to_buf(fd, self->e[0].iova, 0, 64, EDU_DMA_IRQ)));
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(EDU_IRQ_DMA, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
-	ASSERT_TRUE(dma_ok(to_buf(fd, self->e[0].iova, 0, 64, 0)));
-	ASSERT_EQ(0, events(efd, QUIET_MS));
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(fd, self->e[0].iova, 0, 64, EDU_DMA_IRQ)));
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(EDU_IRQ_DMA, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(fd, self->e[0].iova, 0, 64, 0)));
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
 
 	/* not INTx as well */
-	ASSERT_EQ(-EINVAL, irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, efd2));
-	wr32(fd, EDU_IRQ_RAISE, 0x1);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(0, events(efd2, QUIET_MS));
-	wr32(fd, EDU_IRQ_ACK, 0x1);
+	ASSERT_EQ(-EINVAL, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, efd2));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(0, edu_events(efd2, EDU_QUIET_MS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x1);
 
 	/* disabled: the capability says so, and a raise fires nothing */
-	ASSERT_EQ(0, irq_disable(fd, VFIO_PCI_MSI_IRQ_INDEX));
+	ASSERT_EQ(0, edu_irq_disable(fd, VFIO_PCI_MSI_IRQ_INDEX));
 	ASSERT_EQ(PCI_MSI_FLAGS_64BIT,
 		  vslice_cfg_read(fd, EDU_MSI_POS + PCI_MSI_FLAGS, 2));
-	wr32(fd, EDU_IRQ_RAISE, 0x2);
-	ASSERT_EQ(0, events(efd, QUIET_MS));
-	ASSERT_EQ(0x2, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, 0x2);
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x2);
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	ASSERT_EQ(0x2, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x2);
 
 	/* INTx now can be, and then MSI cannot */
-	ASSERT_EQ(0, irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, efd2));
-	ASSERT_EQ(-EINVAL, irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, efd2));
+	ASSERT_EQ(-EINVAL, edu_irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
 	ASSERT_EQ(PCI_MSI_FLAGS_64BIT,
 		  vslice_cfg_read(fd, EDU_MSI_POS + PCI_MSI_FLAGS, 2));
-	ASSERT_EQ(0, irq_disable(fd, VFIO_PCI_INTX_IRQ_INDEX));
-	ASSERT_EQ(0, irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
-	ASSERT_EQ(0, irq_disable(fd, VFIO_PCI_MSI_IRQ_INDEX));
+	ASSERT_EQ(0, edu_irq_disable(fd, VFIO_PCI_INTX_IRQ_INDEX));
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
+	ASSERT_EQ(0, edu_irq_disable(fd, VFIO_PCI_MSI_IRQ_INDEX));
 	close(efd);
 	close(efd2);
 }
@@ -910,83 +604,83 @@ TEST_F(edu, intx)
 	efd2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
 	ASSERT_LE(0, efd2);
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
-	ASSERT_EQ(0, irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, efd));
-	ASSERT_EQ(0, events(efd, QUIET_MS));
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, efd));
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
 
 	/* up: fires once, then masked; more bits while masked: nothing */
-	wr32(fd, EDU_IRQ_RAISE, 0x1);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(0x1, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_RAISE, 0x2);
-	ASSERT_EQ(0, events(efd, QUIET_MS));
-	ASSERT_EQ(0x3, rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(0x1, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x2);
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	ASSERT_EQ(0x3, edu_rd32(fd, EDU_IRQ_STATUS));
 
 	/* unmasked while still up: fires again, and is masked again */
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_UNMASK, 1));
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	wr32(fd, EDU_IRQ_ACK, 0x1);
-	ASSERT_EQ(0x2, rd32(fd, EDU_IRQ_STATUS));
-	ASSERT_EQ(0, events(efd, QUIET_MS));
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x1);
+	ASSERT_EQ(0x2, edu_rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
 
 	/* down, then unmasked: quiet, until the line goes up again */
-	wr32(fd, EDU_IRQ_ACK, 0x2);
-	ASSERT_EQ(0, rd32(fd, EDU_IRQ_STATUS));
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_UNMASK, 1));
-	ASSERT_EQ(0, events(efd, QUIET_MS));
-	wr32(fd, EDU_IRQ_RAISE, 0x4);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	wr32(fd, EDU_IRQ_ACK, 0x4);
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x2);
+	ASSERT_EQ(0, edu_rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x4);
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x4);
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
 
 	/* masked by the user: held back until the unmask */
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_MASK, 1));
-	wr32(fd, EDU_IRQ_RAISE, 0x8);
-	ASSERT_EQ(0, events(efd, QUIET_MS));
-	ASSERT_EQ(0x8, rd32(fd, EDU_IRQ_STATUS));
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_UNMASK, 1));
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	wr32(fd, EDU_IRQ_ACK, 0x8);
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_UNMASK, 1));
-	ASSERT_EQ(0, events(efd, QUIET_MS));
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_MASK, 1));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x8);
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	ASSERT_EQ(0x8, edu_rd32(fd, EDU_IRQ_STATUS));
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x8);
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
 
 	/* completions raise the line too */
-	wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
+	edu_wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
 	ASSERT_TRUE(edu_fact(fd, 4, &result));
 	ASSERT_EQ(24, result);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(EDU_IRQ_FACT, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
-	wr32(fd, EDU_STATUS, 0);
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_UNMASK, 1));
-	ASSERT_TRUE(dma_ok(to_buf(fd, self->e[0].iova, 0, 64, EDU_DMA_IRQ)));
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(EDU_IRQ_DMA, rd32(fd, EDU_IRQ_STATUS));
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
-	ASSERT_EQ(0, irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
-				VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(EDU_IRQ_FACT, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
+	edu_wr32(fd, EDU_STATUS, 0);
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(fd, self->e[0].iova, 0, 64, EDU_DMA_IRQ)));
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(EDU_IRQ_DMA, edu_rd32(fd, EDU_IRQ_STATUS));
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
 
 	/* not MSI as well */
-	ASSERT_EQ(-EINVAL, irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd2));
+	ASSERT_EQ(-EINVAL, edu_irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd2));
 	ASSERT_EQ(PCI_MSI_FLAGS_64BIT,
 		  vslice_cfg_read(fd, EDU_MSI_POS + PCI_MSI_FLAGS, 2));
-	wr32(fd, EDU_IRQ_RAISE, 0x1);
-	ASSERT_EQ(1, events(efd, JOB_MS));
-	ASSERT_EQ(0, events(efd2, QUIET_MS));
-	wr32(fd, EDU_IRQ_ACK, 0x1);
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	ASSERT_EQ(0, edu_events(efd2, EDU_QUIET_MS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x1);
 
 	/* disabled: nothing fires */
-	ASSERT_EQ(0, irq_disable(fd, VFIO_PCI_INTX_IRQ_INDEX));
-	wr32(fd, EDU_IRQ_RAISE, 0x2);
-	ASSERT_EQ(0, events(efd, QUIET_MS));
-	wr32(fd, EDU_IRQ_ACK, 0x2);
+	ASSERT_EQ(0, edu_irq_disable(fd, VFIO_PCI_INTX_IRQ_INDEX));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x2);
+	ASSERT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x2);
 	close(efd);
 	close(efd2);
 }
@@ -1004,31 +698,31 @@ TEST_F(edu, isolation)
 	edu_open_assert(self->bdf, b, IOVA(1));
 	fill(a->ram, EDU_BUF_SIZE, 0xa);
 	fill(b->ram, EDU_BUF_SIZE, 0xb);
-	ASSERT_TRUE(dma_ok(to_buf(a->fd, a->iova, 0, EDU_BUF_SIZE, 0)));
-	ASSERT_TRUE(dma_ok(to_buf(b->fd, b->iova, 0, EDU_BUF_SIZE, 0)));
-	ASSERT_TRUE(dma_ok(from_buf(a->fd, 0, a->iova + 0x4000,
-				    EDU_BUF_SIZE, 0)));
-	ASSERT_TRUE(dma_ok(from_buf(b->fd, 0, b->iova + 0x4000,
-				    EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(a->fd, a->iova, 0, EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(b->fd, b->iova, 0, EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(a->fd, 0, a->iova + 0x4000,
+					    EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(b->fd, 0, b->iova + 0x4000,
+					    EDU_BUF_SIZE, 0)));
 	ASSERT_EQ(-1, check(a->ram + 0x4000, EDU_BUF_SIZE, 0xa));
 	ASSERT_EQ(-1, check(b->ram + 0x4000, EDU_BUF_SIZE, 0xb));
 
 	/* A's IOVAs mean nothing to B, either way */
 	memset(a->ram + 0x8000, 0x5a, EDU_BUF_SIZE);
-	cmd = from_buf(b->fd, 0, a->iova + 0x8000, EDU_BUF_SIZE, 0);
-	ASSERT_TRUE(dma_refused(cmd));
+	cmd = edu_from_buf(b->fd, 0, a->iova + 0x8000, EDU_BUF_SIZE, 0);
+	ASSERT_TRUE(edu_dma_refused(cmd));
 	ASSERT_EQ(-1, check_byte(a->ram + 0x8000, EDU_BUF_SIZE, 0x5a));
-	cmd = to_buf(b->fd, a->iova, 0, EDU_BUF_SIZE, 0);
-	ASSERT_TRUE(dma_refused(cmd));
+	cmd = edu_to_buf(b->fd, a->iova, 0, EDU_BUF_SIZE, 0);
+	ASSERT_TRUE(edu_dma_refused(cmd));
 
 	/* and both buffers are as their tenants left them */
 	memset(b->ram + 0x4000, 0, EDU_BUF_SIZE);
-	ASSERT_TRUE(dma_ok(from_buf(b->fd, 0, b->iova + 0x4000,
-				    EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(b->fd, 0, b->iova + 0x4000,
+					    EDU_BUF_SIZE, 0)));
 	ASSERT_EQ(-1, check(b->ram + 0x4000, EDU_BUF_SIZE, 0xb));
 	memset(a->ram + 0x4000, 0, EDU_BUF_SIZE);
-	ASSERT_TRUE(dma_ok(from_buf(a->fd, 0, a->iova + 0x4000,
-				    EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(a->fd, 0, a->iova + 0x4000,
+					    EDU_BUF_SIZE, 0)));
 	ASSERT_EQ(-1, check(a->ram + 0x4000, EDU_BUF_SIZE, 0xa));
 	ASSERT_EQ(-1, check(a->ram, EDU_BUF_SIZE, 0xa));
 }
@@ -1066,8 +760,8 @@ static void *tenant_run(void *arg)
 
 		fill(e->ram, count, seed);
 		memset(e->ram + 0x8000, 0, count);
-		if (!dma_ok(to_buf(e->fd, e->iova, off, count, 0)) ||
-		    !dma_ok(from_buf(e->fd, off, e->iova + 0x8000, count, 0))) {
+		if (!edu_dma_ok(edu_to_buf(e->fd, e->iova, off, count, 0)) ||
+		    !edu_dma_ok(edu_from_buf(e->fd, off, e->iova + 0x8000, count, 0))) {
 			fprintf(stderr, "# tenant %u, round %u\n", t->index, r);
 			break;
 		}
@@ -1098,7 +792,7 @@ TEST_F_TIMEOUT(edu, interleaved_load, 120)
 	for (i = 1; i < MAX_INSTS; i++)
 		edu_open_assert(self->bdf, &self->e[i], IOVA(i));
 	for (i = 0; i < MAX_INSTS; i++)
-		before += counter(&self->e[i], "ctx_switches");
+		before += edu_counter(&self->e[i], "ctx_switches");
 	for (i = 0; i < MAX_INSTS; i++) {
 		t[i] = (struct tenant){ .e = &self->e[i], .index = i };
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, tenant_run, &t[i]));
@@ -1107,14 +801,14 @@ TEST_F_TIMEOUT(edu, interleaved_load, 120)
 		pthread_join(th[i], NULL);
 	for (i = 0; i < MAX_INSTS; i++) {
 		EXPECT_EQ(ROUNDS, t[i].rounds) TH_LOG("tenant %u", i);
-		n = counter(&self->e[i], "ctx_switches");
+		n = edu_counter(&self->e[i], "ctx_switches");
 		TH_LOG("tenant %u: %lld switches, %lld jobs, %lld ns run, %lld ns queued",
-		       i, n, counter(&self->e[i], "jobs"),
-		       counter(&self->e[i], "engine_ns"),
-		       counter(&self->e[i], "queued_ns"));
+		       i, n, edu_counter(&self->e[i], "jobs"),
+		       edu_counter(&self->e[i], "engine_ns"),
+		       edu_counter(&self->e[i], "queued_ns"));
 		after += n;
 		EXPECT_EQ(2 * ROUNDS,
-			  counter_settled(&self->e[i], "jobs", 2 * ROUNDS));
+			  edu_counter_settled(&self->e[i], "jobs", 2 * ROUNDS));
 	}
 	ASSERT_LE(MAX_INSTS - 1, after - before);
 }
@@ -1140,16 +834,16 @@ TEST_F(edu, counters)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(zero); i++) {
-		long long v = counter(e, zero[i]);
+		long long v = edu_counter(e, zero[i]);
 
 		if (v)
 			TH_LOG("%s of a new instance: %lld", zero[i], v);
 		EXPECT_EQ(0, v);
 	}
-	EXPECT_LE(0, counter(e, "queued_ns"));
-	EXPECT_EQ(100, counter(e, "weight"));
-	EXPECT_EQ(100, counter(e, "cap"));
-	EXPECT_EQ(1000, counter(e, "watchdog_ms"));
+	EXPECT_LE(0, edu_counter(e, "queued_ns"));
+	EXPECT_EQ(100, edu_counter(e, "weight"));
+	EXPECT_EQ(100, edu_counter(e, "cap"));
+	EXPECT_EQ(1000, edu_counter(e, "watchdog_ms"));
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/sched_policy",
 		 self->bdf);
 	ASSERT_EQ(0, vslice_sysfs_read(path, policy, sizeof(policy)));
@@ -1158,50 +852,50 @@ TEST_F(edu, counters)
 
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
 
 	/* three factorials, the last with its interrupt */
 	ASSERT_TRUE(edu_fact(fd, 5, &result));
 	ASSERT_TRUE(edu_fact(fd, 9, &result));
-	wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
+	edu_wr32(fd, EDU_STATUS, EDU_STATUS_IRQFACT);
 	ASSERT_TRUE(edu_fact(fd, 3, &result));
 	ASSERT_EQ(6, result);
-	fired += events(efd, JOB_MS);
-	wr32(fd, EDU_STATUS, 0);
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
+	fired += edu_events(efd, EDU_JOB_MS);
+	edu_wr32(fd, EDU_STATUS, 0);
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_FACT);
 	/* two DMAs, 100 bytes in and 4096 out, the second interrupting */
-	ASSERT_TRUE(dma_ok(to_buf(fd, e->iova, 0, 100, 0)));
-	ASSERT_TRUE(dma_ok(from_buf(fd, 0, e->iova + 0x8000, EDU_BUF_SIZE,
-				    EDU_DMA_IRQ)));
-	fired += events(efd, JOB_MS);
-	wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(fd, e->iova, 0, 100, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(fd, 0, e->iova + 0x8000, EDU_BUF_SIZE,
+					    EDU_DMA_IRQ)));
+	fired += edu_events(efd, EDU_JOB_MS);
+	edu_wr32(fd, EDU_IRQ_ACK, EDU_IRQ_DMA);
 	/* two raises */
-	wr32(fd, EDU_IRQ_RAISE, 0x2);
-	wr32(fd, EDU_IRQ_RAISE, 0x4);
-	fired += events(efd, JOB_MS);
-	wr32(fd, EDU_IRQ_ACK, 0x6);
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x2);
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x4);
+	fired += edu_events(efd, EDU_JOB_MS);
+	edu_wr32(fd, EDU_IRQ_ACK, 0x6);
 
 	ASSERT_EQ(4, fired);
-	EXPECT_EQ(5, counter_settled(e, "jobs", 5));
+	EXPECT_EQ(5, edu_counter_settled(e, "jobs", 5));
 	EXPECT_EQ(100 + EDU_BUF_SIZE,
-		  counter_settled(e, "dma_bytes", 100 + EDU_BUF_SIZE));
-	EXPECT_EQ(4, counter_settled(e, "irqs", 4));
-	EXPECT_LT(0, counter(e, "engine_ns"));
-	EXPECT_EQ(0, counter(e, "watchdog_hits"));
+		  edu_counter_settled(e, "dma_bytes", 100 + EDU_BUF_SIZE));
+	EXPECT_EQ(4, edu_counter_settled(e, "irqs", 4));
+	EXPECT_LT(0, edu_counter(e, "engine_ns"));
+	EXPECT_EQ(0, edu_counter(e, "watchdog_hits"));
 
 	/*
 	 * A factorial written while one computes is ignored: whichever way
 	 * the race between two writes in a row went, the result and the
 	 * count of jobs agree.
 	 */
-	jobs = counter(e, "jobs");
-	wr32(fd, EDU_FACT, 10);
-	wr32(fd, EDU_FACT, 12);
+	jobs = edu_counter(e, "jobs");
+	edu_wr32(fd, EDU_FACT, 10);
+	edu_wr32(fd, EDU_FACT, 12);
 	ASSERT_TRUE(edu_wait_clear(fd, EDU_STATUS, 4, EDU_STATUS_COMPUTING,
 				   &status));
-	result = rd32(fd, EDU_FACT);
-	usleep(QUIET_MS * 1000);
-	jobs = counter(e, "jobs") - jobs;
+	result = edu_rd32(fd, EDU_FACT);
+	usleep(EDU_QUIET_MS * 1000);
+	jobs = edu_counter(e, "jobs") - jobs;
 	TH_LOG("10 then 12 at once: %lld job(s), result %u", jobs, result);
 	EXPECT_TRUE((jobs == 1 && result == 3628800) ||
 		    (jobs == 2 && result == 479001600));
@@ -1209,149 +903,6 @@ TEST_F(edu, counters)
 }
 
 /* The scheduler: shares, caps, the watchdog, reset and removal. */
-
-/* Write @val to the instance's knob @name: 0 or -errno. */
-static int knob(const struct edu *e, const char *name, const char *val)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vslice/%s",
-		 e->uuid, name);
-	return vslice_sysfs_write(path, val);
-}
-
-static int set_policy(const char *bdf, const char *policy)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/sched_policy",
-		 bdf);
-	return vslice_sysfs_write(path, policy);
-}
-
-/* Counter @name once it has reached @want, or after JOB_MS. */
-static long long counter_reach(const struct edu *e, const char *name,
-			       long long want)
-{
-	struct timespec t0;
-	long long v;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((v = counter(e, name)) < want && ms_since(&t0) < JOB_MS)
-		usleep(1000);
-	return v;
-}
-
-/* Engine time of one factorial of @n, from the counter; -1 on failure. */
-static long long fact_ns(const struct edu *e, u32 n)
-{
-	long long jobs = counter(e, "jobs"), before = counter(e, "engine_ns");
-	u32 result;
-
-	if (!edu_fact(e->fd, n, &result) ||
-	    counter_reach(e, "jobs", jobs + 1) != jobs + 1)
-		return -1;
-	return counter(e, "engine_ns") - before;
-}
-
-/*
- * The argument whose factorial keeps the engine busy about @ms: edu's
- * factorial loops n times, at a speed this VM cannot know beforehand.
- */
-static u32 fact_for_ms(const struct edu *e, unsigned int ms)
-{
-	u32 n = 1u << 20;
-	double want = ms * 1e6, scaled;
-	long long ns = 0;
-	int i;
-
-	for (i = 0; i < 10; i++) {
-		ns = fact_ns(e, n);
-		if (ns <= 0)
-			return 0;
-		if (ns >= want / 4 || n >= (1u << 30))
-			break;
-		n *= 4;
-	}
-	scaled = (double)n * want / ns;
-	return scaled > 4e9 ? 4000000000u : (u32)scaled;
-}
-
-static double dmax(double a, double b)
-{
-	return a > b ? a : b;
-}
-
-static double dabs(double a)
-{
-	return a < 0 ? -a : a;
-}
-
-/**
- * struct loader - a tenant that keeps the engine busy with factorials
- * @e: its instance
- * @n: the argument of each
- * @stop: set to end the loop
- * @jobs: factorials done
- */
-struct loader {
-	struct edu *e;
-	u32 n;
-	int stop;
-	unsigned int jobs;
-};
-
-static void *loader_run(void *arg)
-{
-	struct loader *l = arg;
-	u32 result;
-
-	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
-		if (!edu_fact(l->e->fd, l->n, &result))
-			break;
-		l->jobs++;
-	}
-	return NULL;
-}
-
-/* Engine time of each of @n instances over @ms of them all loading it. */
-static void load_for(struct loader *l, unsigned int n, unsigned int ms,
-		     long long *engine)
-{
-	pthread_t th[MAX_INSTS];
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		l[i].stop = 0;
-		pthread_create(&th[i], NULL, loader_run, &l[i]);
-	}
-	usleep(200 * 1000);	/* every queue busy */
-	for (i = 0; i < n; i++)
-		engine[i] = -counter(l[i].e, "engine_ns");
-	usleep(ms * 1000);
-	for (i = 0; i < n; i++)
-		engine[i] += counter(l[i].e, "engine_ns");
-	for (i = 0; i < n; i++)
-		__atomic_store_n(&l[i].stop, 1, __ATOMIC_RELEASE);
-	for (i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-}
-
-/* Largest |share - want| / want of @n tenants' engine times. */
-static double share_error(const long long *engine, const double *want,
-			  unsigned int n)
-{
-	double total = 0, err = 0, share;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		total += engine[i];
-	for (i = 0; i < n; i++) {
-		share = total > 0 ? engine[i] / total : 0;
-		err = dmax(err, dabs(share - want[i]) / want[i]);
-	}
-	return err;
-}
 
 /*
  * Three tenants weighted 1:2:4 keep the engine busy with factorials of
@@ -1364,24 +915,24 @@ TEST_F_TIMEOUT(edu, sched_weighted_shares, 120)
 	static const double weighted[] = { 1 / 7.0, 2 / 7.0, 4 / 7.0 };
 	static const double equal[] = { 1 / 3.0, 1 / 3.0, 1 / 3.0 };
 	static const char * const weights[] = { "100", "200", "400" };
-	struct loader l[3];
+	struct edu_loader l[3];
 	long long engine[3], busy = 0;
 	double err;
 	u32 n;
 	unsigned int i;
 
-	n = fact_for_ms(&self->e[0], 20);
+	n = edu_fact_for_ms(&self->e[0], 20);
 	ASSERT_LT(0, n);
 	for (i = 1; i < 3; i++)
 		edu_open_assert(self->bdf, &self->e[i], IOVA(i));
-	ASSERT_EQ(0, set_policy(self->bdf, "weighted"));
+	ASSERT_EQ(0, edu_set_policy(self->bdf, "weighted"));
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, knob(&self->e[i], "weight", weights[i]));
-		l[i] = (struct loader){ .e = &self->e[i], .n = n };
+		ASSERT_EQ(0, edu_knob(&self->e[i], "weight", weights[i]));
+		l[i] = (struct edu_loader){ .e = &self->e[i], .n = { n } };
 	}
 
-	load_for(l, 3, 4000, engine);
-	err = share_error(engine, weighted, 3);
+	edu_load_for(l, 3, 4000, engine);
+	err = edu_share_error(engine, weighted, 3);
 	for (i = 0; i < 3; i++)
 		busy += engine[i];
 	TH_LOG("weighted 1:2:4, %u! each: %lld %lld %lld ns, error %.3f, engine busy %.0f%%",
@@ -1389,13 +940,13 @@ TEST_F_TIMEOUT(edu, sched_weighted_shares, 120)
 	EXPECT_GE(0.25, err);
 	EXPECT_LE(0.7, busy / 4e9) TH_LOG("the engine was not kept busy");
 
-	ASSERT_EQ(0, set_policy(self->bdf, "equal"));
-	load_for(l, 3, 3000, engine);
-	err = share_error(engine, equal, 3);
+	ASSERT_EQ(0, edu_set_policy(self->bdf, "equal"));
+	edu_load_for(l, 3, 3000, engine);
+	err = edu_share_error(engine, equal, 3);
 	TH_LOG("equal: %lld %lld %lld ns, error %.3f", engine[0], engine[1],
 	       engine[2], err);
 	EXPECT_GE(0.25, err);
-	EXPECT_EQ(0, set_policy(self->bdf, "weighted"));
+	EXPECT_EQ(0, edu_set_policy(self->bdf, "weighted"));
 }
 
 /*
@@ -1404,26 +955,26 @@ TEST_F_TIMEOUT(edu, sched_weighted_shares, 120)
  */
 TEST_F_TIMEOUT(edu, sched_cap, 60)
 {
-	struct loader l = { .e = &self->e[0] };
+	struct edu_loader l = { .e = &self->e[0] };
 	long long engine;
 	double share;
 
-	EXPECT_EQ(-ERANGE, knob(&self->e[0], "cap", "0"));
-	EXPECT_EQ(-ERANGE, knob(&self->e[0], "cap", "101"));
-	EXPECT_EQ(-ERANGE, knob(&self->e[0], "weight", "0"));
-	EXPECT_EQ(-ERANGE, knob(&self->e[0], "weight", "10001"));
-	EXPECT_EQ(-EINVAL, knob(&self->e[0], "watchdog_ms", "soon"));
-	EXPECT_EQ(-EINVAL, set_policy(self->bdf, "fastest"));
+	EXPECT_EQ(-ERANGE, edu_knob(&self->e[0], "cap", "0"));
+	EXPECT_EQ(-ERANGE, edu_knob(&self->e[0], "cap", "101"));
+	EXPECT_EQ(-ERANGE, edu_knob(&self->e[0], "weight", "0"));
+	EXPECT_EQ(-ERANGE, edu_knob(&self->e[0], "weight", "10001"));
+	EXPECT_EQ(-EINVAL, edu_knob(&self->e[0], "watchdog_ms", "soon"));
+	EXPECT_EQ(-EINVAL, edu_set_policy(self->bdf, "fastest"));
 
-	l.n = fact_for_ms(&self->e[0], 20);
-	ASSERT_LT(0, l.n);
-	ASSERT_EQ(0, knob(&self->e[0], "cap", "25"));
-	load_for(&l, 1, 3000, &engine);
+	l.n[0] = edu_fact_for_ms(&self->e[0], 20);
+	ASSERT_LT(0, l.n[0]);
+	ASSERT_EQ(0, edu_knob(&self->e[0], "cap", "25"));
+	edu_load_for(&l, 1, 3000, &engine);
 	share = engine / 3e9;
 	TH_LOG("capped at 25 %%: %.3f of the engine in %u jobs", share, l.jobs);
 	EXPECT_LE(0.15, share);
 	EXPECT_GE(0.30, share);
-	ASSERT_EQ(0, knob(&self->e[0], "cap", "100"));
+	ASSERT_EQ(0, edu_knob(&self->e[0], "cap", "100"));
 }
 
 /*
@@ -1436,23 +987,23 @@ TEST_F_TIMEOUT(edu, sched_watchdog, 60)
 	long long ran, queued, jobs;
 	u32 n, result;
 
-	n = fact_for_ms(e, 100);
+	n = edu_fact_for_ms(e, 100);
 	ASSERT_LT(0, n);
-	ASSERT_EQ(0, knob(e, "watchdog_ms", "10"));
-	ran = fact_ns(e, n);
+	ASSERT_EQ(0, edu_knob(e, "watchdog_ms", "10"));
+	ran = edu_fact_ns(e, n);
 	ASSERT_LT(0, ran);
 	/* at once: the throttle is as long as the job ran */
-	queued = counter(e, "queued_ns");
-	jobs = counter(e, "jobs");
+	queued = edu_counter(e, "queued_ns");
+	jobs = edu_counter(e, "jobs");
 	ASSERT_TRUE(edu_fact(e->fd, 3, &result));
 	EXPECT_EQ(6, result);
-	ASSERT_EQ(jobs + 1, counter_reach(e, "jobs", jobs + 1));
-	queued = counter(e, "queued_ns") - queued;
-	EXPECT_EQ(1, counter(e, "watchdog_hits"));
+	ASSERT_EQ(jobs + 1, edu_counter_reach(e, "jobs", jobs + 1));
+	queued = edu_counter(e, "queued_ns") - queued;
+	EXPECT_EQ(1, edu_counter(e, "watchdog_hits"));
 	TH_LOG("a %lld ns job over a 10 ms watchdog; the next waited %lld ns",
 	       ran, queued);
 	EXPECT_LE(ran / 2, queued);
-	ASSERT_EQ(0, knob(e, "watchdog_ms", "1000"));
+	ASSERT_EQ(0, edu_knob(e, "watchdog_ms", "1000"));
 }
 
 /*
@@ -1466,21 +1017,21 @@ TEST_F_TIMEOUT(edu, reset_with_job_running, 60)
 	u32 n, result;
 	int i;
 
-	n = fact_for_ms(a, 300);
+	n = edu_fact_for_ms(a, 300);
 	ASSERT_LT(0, n);
 	edu_open_assert(self->bdf, b, IOVA(1));
-	wr32(a->fd, EDU_FACT, n);
-	ASSERT_EQ(EDU_STATUS_COMPUTING, rd32(a->fd, EDU_STATUS));
+	edu_wr32(a->fd, EDU_FACT, n);
+	ASSERT_EQ(EDU_STATUS_COMPUTING, edu_rd32(a->fd, EDU_STATUS));
 	ASSERT_EQ(0, ioctl(a->fd, VFIO_DEVICE_RESET));
-	EXPECT_EQ(0, rd32(a->fd, EDU_STATUS));
-	EXPECT_EQ(0, rd32(a->fd, EDU_FACT));
+	EXPECT_EQ(0, edu_rd32(a->fd, EDU_STATUS));
+	EXPECT_EQ(0, edu_rd32(a->fd, EDU_FACT));
 	for (i = 0; i < 3; i++) {
 		ASSERT_TRUE(edu_fact(b->fd, 10 + i, &result));
 		EXPECT_EQ(i == 0 ? 3628800u : i == 1 ? 39916800u : 479001600u,
 			  result);
 	}
 	usleep(600 * 1000);	/* the cancelled job has ended */
-	EXPECT_EQ(0, rd32(a->fd, EDU_FACT));
+	EXPECT_EQ(0, edu_rd32(a->fd, EDU_FACT));
 	ASSERT_TRUE(edu_fact(a->fd, 5, &result));
 	EXPECT_EQ(120, result);
 }
@@ -1496,20 +1047,20 @@ TEST_F_TIMEOUT(edu, remove_with_job_running, 60)
 	long long ms;
 	u32 n;
 
-	n = fact_for_ms(a, 300);
+	n = edu_fact_for_ms(a, 300);
 	ASSERT_LT(0, n);
 	edu_open_assert(self->bdf, b, IOVA(1));
 	fill(b->ram, EDU_BUF_SIZE, 77);
-	wr32(a->fd, EDU_FACT, n);
+	edu_wr32(a->fd, EDU_FACT, n);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	EXPECT_EQ(0, edu_close(a));
 	ASSERT_EQ(0, vslice_remove(a->uuid));
-	ms = ms_since(&t0);
+	ms = edu_ms_since(&t0);
 	TH_LOG("closed and removed with a ~300 ms job running in %lld ms", ms);
 	EXPECT_GE(3000, ms);
-	ASSERT_TRUE(dma_ok(to_buf(b->fd, b->iova, 0, EDU_BUF_SIZE, 0)));
-	ASSERT_TRUE(dma_ok(from_buf(b->fd, 0, b->iova + 0x8000, EDU_BUF_SIZE,
-				    0)));
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(b->fd, b->iova, 0, EDU_BUF_SIZE, 0)));
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(b->fd, 0, b->iova + 0x8000, EDU_BUF_SIZE,
+					    0)));
 	EXPECT_EQ(-1, check(b->ram + 0x8000, EDU_BUF_SIZE, 77));
 }
 
