@@ -309,11 +309,126 @@ static void vslice_edu_release(struct vslice_core_dev *cdev)
 	vslice_parent_put(parent);
 }
 
+/**
+ * struct vslice_edu_mig - the model's state in a migration stream
+ * @liveness: liveness register
+ * @fact: factorial register
+ * @status: status register
+ * @irq_status: interrupt status register
+ * @dma_src: DMA source register
+ * @dma_dst: DMA destination register
+ * @dma_cnt: DMA count register
+ * @dma_cmd: DMA command register
+ * @buf: the device buffer
+ *
+ * Saved once the device is stopped, with its jobs drained: a factorial
+ * or DMA still marked running (submitted while stopped) is queued again
+ * where the stream is loaded.  Bump VSLICE_EDU_MIG_COMPAT when the layout
+ * changes.
+ */
+struct vslice_edu_mig {
+	__le32 liveness;
+	__le32 fact;
+	__le32 status;
+	__le32 irq_status;
+	__le64 dma_src;
+	__le64 dma_dst;
+	__le64 dma_cnt;
+	__le64 dma_cmd;
+	u8 buf[VSLICE_EDU_BUF_SIZE];
+};
+
+#define VSLICE_EDU_MIG_COMPAT	"edu.1 "
+
+/**
+ * vslice_edu_mig_save() - model @mig_save op
+ * @cdev: instance, locked and stopped
+ * @blob: a struct vslice_edu_mig to fill
+ */
+static void vslice_edu_mig_save(struct vslice_core_dev *cdev, void *blob)
+{
+	struct vslice_edu *edu = vslice_edu_from_core(cdev);
+	struct vslice_edu_mig *m = blob;
+
+	vslice_core_assert_held(cdev);
+	m->liveness = cpu_to_le32(edu->liveness);
+	m->fact = cpu_to_le32(edu->fact);
+	m->status = cpu_to_le32(edu->status);
+	m->irq_status = cpu_to_le32(edu->irq_status);
+	m->dma_src = cpu_to_le64(edu->dma_src);
+	m->dma_dst = cpu_to_le64(edu->dma_dst);
+	m->dma_cnt = cpu_to_le64(edu->dma_cnt);
+	m->dma_cmd = cpu_to_le64(edu->dma_cmd);
+	/* drained and stopped: the engine does not touch it */
+	memcpy(m->buf, edu->buf, sizeof(m->buf));
+}
+
+/**
+ * vslice_edu_mig_load() - model @mig_load op
+ * @cdev: instance, locked, resuming
+ * @blob: a struct vslice_edu_mig from a stream
+ *
+ * Return: 0, or -EINVAL (and nothing changed) for registers an edu could
+ * not have.
+ */
+static int vslice_edu_mig_load(struct vslice_core_dev *cdev,
+			       const void *blob)
+{
+	struct vslice_edu *edu = vslice_edu_from_core(cdev);
+	const struct vslice_edu_mig *m = blob;
+	u32 status = le32_to_cpu(m->status);
+	u64 cmd = le64_to_cpu(m->dma_cmd);
+
+	vslice_core_assert_held(cdev);
+	if (status & ~(VSLICE_EDU_STATUS_COMPUTING |
+		       VSLICE_EDU_STATUS_IRQFACT) ||
+	    cmd & ~(u64)(VSLICE_EDU_DMA_RUN | VSLICE_EDU_DMA_TO_RAM |
+			 VSLICE_EDU_DMA_IRQ | VSLICE_EDU_DMA_ERROR))
+		return -EINVAL;
+
+	vslice_engine_cancel_locked(edu);
+	edu->liveness = le32_to_cpu(m->liveness);
+	edu->fact = le32_to_cpu(m->fact);
+	edu->status = status;
+	edu->irq_status = le32_to_cpu(m->irq_status);
+	edu->dma_src = le64_to_cpu(m->dma_src);
+	edu->dma_dst = le64_to_cpu(m->dma_dst);
+	edu->dma_cnt = le64_to_cpu(m->dma_cnt);
+	edu->dma_cmd = cmd;
+	vslice_engine_reload_locked(edu, m->buf);
+	vslice_core_irq_restore(cdev, edu->irq_status);
+	/* work still marked running goes on here (when the device runs) */
+	if (status & VSLICE_EDU_STATUS_COMPUTING)
+		vslice_engine_submit_locked(edu, VSLICE_EDU_JOB_FACT);
+	if (cmd & VSLICE_EDU_DMA_RUN) {
+		edu->dma_cmd &= ~VSLICE_EDU_DMA_RUN;
+		vslice_edu_dma_start_locked(edu, cmd);
+	}
+	return 0;
+}
+
+/**
+ * vslice_edu_set_running() - model @set_running op
+ * @cdev: instance
+ * @running: migration lets it run again, or stops it
+ *
+ * Stopping drains the instance's jobs (see vslice_engine_set_running()).
+ */
+static void vslice_edu_set_running(struct vslice_core_dev *cdev,
+				   bool running)
+{
+	vslice_engine_set_running(vslice_edu_from_core(cdev), running);
+}
+
 static const struct vslice_model_ops vslice_edu_model_ops = {
 	.open		= vslice_edu_open,
 	.close		= vslice_edu_close,
 	.reset		= vslice_edu_reset,
 	.release	= vslice_edu_release,
+	.mig_blob_size	= sizeof(struct vslice_edu_mig),
+	.mig_save	= vslice_edu_mig_save,
+	.mig_load	= vslice_edu_mig_load,
+	.set_running	= vslice_edu_set_running,
 };
 
 /**
@@ -368,6 +483,8 @@ int vslice_edu_init(struct vslice_inst *inst)
 	vslice_core_irq_init(&inst->core, VSLICE_IRQ_INTX | VSLICE_IRQ_MSI);
 	vslice_core_set_region(&inst->core, VFIO_PCI_BAR0_REGION_INDEX, &mmio);
 	vslice_engine_attach(edu);
+	vslice_core_enable_migration(&inst->core, VSLICE_MIG_NO_MEMORY,
+				     VSLICE_EDU_MIG_COMPAT "vslice-edu");
 
 	vslice_core_lock(&inst->core);
 	vslice_edu_reset(&inst->core);

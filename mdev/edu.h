@@ -119,6 +119,8 @@ struct vslice_edu_counts {
  *
  * @node: entry in &vslice_engine.tenants
  * @open: a user has the device open: its jobs may run and DMA
+ * @frozen: migration stopped the device: its jobs wait
+ * @draining: migration is stopping the device: its jobs run at once
  * @gen: bumped by every reset: older jobs are cancelled
  * @jobs: the tenant's factorial and DMA job
  * @vruntime: engine time used, scaled by the weight (the fair scheduler's
@@ -147,6 +149,8 @@ struct vslice_edu {
 
 	struct list_head node;
 	bool open;
+	bool frozen;
+	bool draining;
 	u64 gen;
 	struct vslice_edu_job jobs[VSLICE_EDU_NR_JOBS];
 	u64 vruntime;
@@ -217,6 +221,8 @@ void vslice_engine_submit_locked(struct vslice_edu *edu,
 void vslice_engine_attach(struct vslice_edu *edu);
 void vslice_engine_detach(struct vslice_edu *edu);
 void vslice_engine_set_open(struct vslice_edu *edu, bool open);
+void vslice_engine_set_running(struct vslice_edu *edu, bool running);
+void vslice_engine_reload_locked(struct vslice_edu *edu, const u8 *buf);
 void vslice_engine_cancel_locked(struct vslice_edu *edu);
 void vslice_engine_counts(struct vslice_edu *edu,
 			  struct vslice_edu_counts *c);

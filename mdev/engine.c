@@ -275,9 +275,9 @@ static struct vslice_edu *vslice_engine_pick_locked(struct vslice_engine *e,
 	*wait = 0;
 	list_for_each_entry(t, &e->tenants, node) {
 		k = vslice_engine_first_job(t);
-		if (k < 0)
+		if (k < 0 || t->frozen)
 			continue;
-		if (t->eligible > now) {
+		if (t->eligible > now && !t->draining) {
 			if (!*wait || t->eligible - now < *wait)
 				*wait = t->eligible - now;
 			continue;
@@ -462,6 +462,65 @@ void vslice_engine_set_open(struct vslice_edu *edu, bool open)
 		e->owner = NULL;	/* its buffer is cleared: restore next */
 	if (e->last == edu)
 		e->last = NULL;
+	spin_unlock(&e->lock);
+}
+
+/* Has @edu a job queued or on the engine? */
+static bool vslice_engine_busy(struct vslice_edu *edu)
+{
+	struct vslice_engine *e = edu->engine;
+	bool busy;
+
+	spin_lock(&e->lock);
+	busy = vslice_engine_first_job(edu) >= 0 || e->running == edu;
+	spin_unlock(&e->lock);
+	return busy;
+}
+
+/**
+ * vslice_engine_set_running() - migration stops the tenant or runs it again
+ * @edu: tenant
+ * @running: the new state
+ *
+ * Stopping drains: the jobs queued and running end first (on the engine,
+ * in their turn), then whatever the tenant submits waits until it runs
+ * again, so that its state holds still while it is saved.
+ */
+void vslice_engine_set_running(struct vslice_edu *edu, bool running)
+{
+	struct vslice_engine *e = edu->engine;
+
+	if (!running) {
+		/* its jobs run now, throttled or not: a stop must not wait */
+		spin_lock(&e->lock);
+		edu->draining = true;
+		e->kicked = true;
+		spin_unlock(&e->lock);
+		wake_up(&e->work);
+		wait_event(e->idle, !vslice_engine_busy(edu));
+	}
+	spin_lock(&e->lock);
+	edu->draining = false;
+	edu->frozen = !running;
+	e->kicked = true;
+	spin_unlock(&e->lock);
+	wake_up(&e->work);
+}
+
+/**
+ * vslice_engine_reload_locked() - a migrated buffer replaces the tenant's
+ * @edu: tenant, its instance locked, nothing of it queued or running
+ * @buf: VSLICE_EDU_BUF_SIZE bytes
+ */
+void vslice_engine_reload_locked(struct vslice_edu *edu, const u8 *buf)
+{
+	struct vslice_engine *e = edu->engine;
+
+	vslice_core_assert_held(&edu->inst->core);
+	spin_lock(&e->lock);
+	memcpy(edu->buf, buf, VSLICE_EDU_BUF_SIZE);
+	if (e->owner == edu)
+		e->owner = NULL;	/* the device's copy is stale */
 	spin_unlock(&e->lock);
 }
 

@@ -1064,4 +1064,107 @@ TEST_F_TIMEOUT(edu, remove_with_job_running, 60)
 	EXPECT_EQ(-1, check(b->ram + 0x8000, EDU_BUF_SIZE, 77));
 }
 
+/* Stop @fd and read its whole stop-copy stream; its length, or 0. */
+static size_t mig_save(int fd, u8 *stream, size_t max)
+{
+	size_t len = 0;
+	ssize_t n;
+	int data = -1;
+
+	if (vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data))
+		return 0;
+	while ((n = read(data, stream + len, max - len)) > 0)
+		len += n;
+	close(data);
+	if (n < 0 || vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL))
+		return 0;
+	return len;
+}
+
+/* Feed @len bytes of @stream to @fd in RESUMING; the result of ->STOP. */
+static int mig_resume(int fd, const u8 *stream, size_t len)
+{
+	int data = -1, ret;
+
+	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &data);
+	if (ret)
+		return ret;
+	if (write(data, stream, len) != (ssize_t)len)
+		ret = -errno;
+	close(data);
+	return vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL) ?: ret;
+}
+
+/*
+ * Migration: the source has its buffer filled, registers set, an
+ * interrupt raised, and a DMA and a factorial in flight when it stops.
+ * The stop drains them; the stream carries registers and buffer; the
+ * target shows the same, reads the source's buffer back by DMA, asserts
+ * INTx once it is enabled, and runs new jobs; a cut stream is refused.
+ */
+TEST_F_TIMEOUT(edu, migration, 60)
+{
+	struct edu *src = &self->e[0], *dst = &self->e[1];
+	size_t max = 1 << 20, len;
+	u8 *stream = malloc(max);
+	u32 result;
+	int efd;
+
+	ASSERT_NE(NULL, stream);
+	edu_open_assert(self->bdf, dst, IOVA(1));
+	fill(src->ram, EDU_BUF_SIZE, 5);
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(src->fd, src->iova, 0, EDU_BUF_SIZE, 0)));
+	edu_wr32(src->fd, EDU_LIVENESS, 0x1234);
+	edu_wr32(src->fd, EDU_IRQ_RAISE, 0x40);
+	edu_wr32(src->fd, EDU_STATUS, EDU_STATUS_IRQFACT);
+	/* in flight as the device stops: a DMA out and a factorial */
+	memset(src->ram + 0x8000, 0, EDU_BUF_SIZE);
+	edu_wr64(src->fd, EDU_DMA_SRC, EDU_BUF);
+	edu_wr64(src->fd, EDU_DMA_DST, src->iova + 0x8000);
+	edu_wr64(src->fd, EDU_DMA_COUNT, EDU_BUF_SIZE);
+	edu_wr64(src->fd, EDU_DMA_CMD, EDU_DMA_RUN | EDU_DMA_TO_RAM | EDU_DMA_IRQ);
+	edu_wr32(src->fd, EDU_FACT, 7);
+	len = mig_save(src->fd, stream, max);
+	ASSERT_LT(EDU_BUF_SIZE, len);
+	/* drained: both ended before the state was taken */
+	EXPECT_EQ(-1, check(src->ram + 0x8000, EDU_BUF_SIZE, 5));
+	EXPECT_EQ(0, edu_rd32(src->fd, EDU_STATUS) & EDU_STATUS_COMPUTING);
+
+	/* cut short: refused, the target in ERROR until a reset */
+	EXPECT_NE(0, mig_resume(dst->fd, stream, len - 1));
+	EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vslice_mig_get(dst->fd));
+	ASSERT_EQ(0, ioctl(dst->fd, VFIO_DEVICE_RESET));
+
+	ASSERT_EQ(0, mig_resume(dst->fd, stream, len));
+	ASSERT_EQ(0, vslice_mig_set(dst->fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(~0x1234u, edu_rd32(dst->fd, EDU_LIVENESS));
+	EXPECT_EQ(5040, edu_rd32(dst->fd, EDU_FACT));
+	EXPECT_EQ(EDU_STATUS_IRQFACT, edu_rd32(dst->fd, EDU_STATUS));
+	EXPECT_EQ(0x40 | EDU_IRQ_FACT | EDU_IRQ_DMA,
+		  edu_rd32(dst->fd, EDU_IRQ_STATUS));
+	EXPECT_EQ(EDU_DMA_TO_RAM | EDU_DMA_IRQ, edu_rd64(dst->fd, EDU_DMA_CMD));
+	EXPECT_EQ(src->iova + 0x8000, edu_rd64(dst->fd, EDU_DMA_DST));
+
+	/* the interrupt is still asserted: INTx fires once enabled */
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, edu_irq_eventfd(dst->fd, VFIO_PCI_INTX_IRQ_INDEX, efd));
+	EXPECT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	EXPECT_EQ(0, edu_irq_disable(dst->fd, VFIO_PCI_INTX_IRQ_INDEX));
+	close(efd);
+
+	/* the target's buffer is the source's, and it works on */
+	memset(dst->ram, 0, EDU_BUF_SIZE);
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(dst->fd, 0, dst->iova, EDU_BUF_SIZE, 0)));
+	EXPECT_EQ(-1, check(dst->ram, EDU_BUF_SIZE, 5));
+	ASSERT_TRUE(edu_fact(dst->fd, 4, &result));
+	EXPECT_EQ(24, result);
+
+	/* and the source, back to RUNNING, too */
+	ASSERT_EQ(0, vslice_mig_set(src->fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_TRUE(edu_fact(src->fd, 5, &result));
+	EXPECT_EQ(120, result);
+	free(stream);
+}
+
 TEST_HARNESS_MAIN

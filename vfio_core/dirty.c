@@ -44,11 +44,6 @@
 
 #define VSLICE_DIRTY_CHUNK_PAGES	(VSLICE_DIRTY_CHUNK >> PAGE_SHIFT)
 
-static const struct vslice_region *vslice_dirty_mem(struct vslice_core_dev *cdev)
-{
-	return &cdev->regions[cdev->mig_region];
-}
-
 /* Zap the user mappings of chunks [@first, @first + @n) of the memory. */
 static void vslice_dirty_zap(struct vslice_core_dev *cdev,
 			     unsigned long first, unsigned long n)
@@ -72,7 +67,7 @@ static void vslice_dirty_zap(struct vslice_core_dev *cdev,
  */
 int vslice_dirty_start(struct vslice_core_dev *cdev, bool track)
 {
-	const struct vslice_region *mem = vslice_dirty_mem(cdev);
+	const struct vslice_region *mem = vslice_mig_mem(cdev);
 	unsigned long chunks = DIV_ROUND_UP(mem->backing, VSLICE_DIRTY_CHUNK);
 	struct vslice_core_dirty *d = &cdev->dirty;
 	unsigned long *map;

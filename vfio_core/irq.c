@@ -102,6 +102,23 @@ void vslice_core_irq_lower(struct vslice_core_dev *cdev)
 }
 
 /**
+ * vslice_core_irq_restore() - set the line as a migrated state had it
+ * @cdev: device, resuming
+ * @level: the interrupt was asserted
+ *
+ * Signals nothing: an interrupt signalled before the move was delivered
+ * there.  An asserted INTx fires when the user enables or unmasks it.
+ */
+void vslice_core_irq_restore(struct vslice_core_dev *cdev, bool level)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&cdev->irq.lock, flags);
+	cdev->irq.level = level;
+	spin_unlock_irqrestore(&cdev->irq.lock, flags);
+}
+
+/**
  * vslice_irq_signalled() - interrupts signalled to users so far
  * @cdev: device
  *

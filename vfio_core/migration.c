@@ -189,11 +189,6 @@ static size_t vslice_mig_blob_size(struct vslice_core_dev *cdev)
 	return VSLICE_CFG_SIZE + cdev->model->mig_blob_size;
 }
 
-static const struct vslice_region *vslice_mig_mem(struct vslice_core_dev *cdev)
-{
-	return &cdev->regions[cdev->mig_region];
-}
-
 static unsigned long vslice_mig_chunks(struct vslice_core_dev *cdev)
 {
 	return vslice_mig_mem(cdev)->backing / VSLICE_DIRTY_CHUNK;
@@ -958,6 +953,15 @@ static struct file *vslice_mig_open_locked(struct vslice_core_dev *cdev,
 	return filp;
 }
 
+/* Tell the model its device stops or runs again. */
+static void vslice_mig_set_running_locked(struct vslice_core_dev *cdev,
+					  bool running)
+{
+	lockdep_assert_held(&cdev->mig_lock);
+	if (cdev->model->set_running)
+		cdev->model->set_running(cdev, running);
+}
+
 /* One arc of the state machine. */
 static struct file *vslice_mig_step_locked(struct vslice_core_dev *cdev,
 					   enum vfio_device_mig_state cur,
@@ -970,8 +974,12 @@ static struct file *vslice_mig_step_locked(struct vslice_core_dev *cdev,
 	if ((cur == VFIO_DEVICE_STATE_RUNNING &&
 	     next == VFIO_DEVICE_STATE_STOP) ||
 	    (cur == VFIO_DEVICE_STATE_STOP &&
-	     next == VFIO_DEVICE_STATE_RUNNING))
-		return NULL;	/* no activity of its own to stop or start */
+	     next == VFIO_DEVICE_STATE_RUNNING)) {
+		/* the model's own activity, if it has any (an engine) */
+		vslice_mig_set_running_locked(cdev,
+					      next == VFIO_DEVICE_STATE_RUNNING);
+		return NULL;
+	}
 
 	if (cur == VFIO_DEVICE_STATE_STOP &&
 	    (next == VFIO_DEVICE_STATE_STOP_COPY ||
@@ -991,6 +999,7 @@ static struct file *vslice_mig_step_locked(struct vslice_core_dev *cdev,
 
 	if (cur == VFIO_DEVICE_STATE_PRE_COPY &&
 	    next == VFIO_DEVICE_STATE_STOP_COPY) {
+		vslice_mig_set_running_locked(cdev, false);
 		vslice_mig_stop_saving_locked(cdev);
 		return NULL;	/* the same stream goes on */
 	}
@@ -1146,6 +1155,12 @@ void vslice_mig_reset(struct vslice_core_dev *cdev)
 {
 	mutex_lock(&cdev->mig_lock);
 	vslice_mig_file_disable_locked(cdev);
+	/* every state but RUNNING and PRE_COPY has the device stopped */
+	if (cdev->mig_state == VFIO_DEVICE_STATE_STOP ||
+	    cdev->mig_state == VFIO_DEVICE_STATE_STOP_COPY ||
+	    cdev->mig_state == VFIO_DEVICE_STATE_RESUMING ||
+	    cdev->mig_state == VFIO_DEVICE_STATE_ERROR)
+		vslice_mig_set_running_locked(cdev, true);
 	cdev->mig_state = VFIO_DEVICE_STATE_RUNNING;
 	mutex_unlock(&cdev->mig_lock);
 }
@@ -1153,22 +1168,26 @@ void vslice_mig_reset(struct vslice_core_dev *cdev)
 /**
  * vslice_core_enable_migration() - offer migration for a device
  * @cdev: device, not yet registered, whose model has the mig_* callbacks
- * @region: the region whose device memory travels with the state
+ * @region: the region whose device memory travels with the state, or
+ *	    VSLICE_MIG_NO_MEMORY for a device whose state is all it has
  * @compat: what a stream must have been saved from to be accepted here
  *	    (model and type); at most VSLICE_MIG_COMPAT_LEN - 1 characters
  */
 void vslice_core_enable_migration(struct vslice_core_dev *cdev,
 				  unsigned int region, const char *compat)
 {
-	const struct vslice_region *r = &cdev->regions[region];
+	const struct vslice_region *r;
 
+	if (WARN_ON(!cdev->model->mig_save || !cdev->model->mig_load))
+		return;
+	cdev->mig_region = region;
+	r = vslice_mig_mem(cdev);
 	/* the records' chunks are the memory's, and the tracker's */
-	if (WARN_ON(!cdev->model->mig_save || !cdev->model->mig_load ||
-		    r->ops != &vslice_region_iomem_ops ||
+	if (region != VSLICE_MIG_NO_MEMORY &&
+	    WARN_ON(r->ops != &vslice_region_iomem_ops ||
 		    !PAGE_ALIGNED(r->phys) ||
 		    !IS_ALIGNED(r->backing, VSLICE_DIRTY_CHUNK)))
 		return;
-	cdev->mig_region = region;
 	strscpy(cdev->mig_compat, compat, sizeof(cdev->mig_compat));
 	cdev->vdev.migration_flags = VFIO_MIGRATION_STOP_COPY;
 #if VSLICE_HAVE_PRE_COPY

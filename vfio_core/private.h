@@ -35,6 +35,20 @@ static inline bool vslice_core_memory_enabled(struct vslice_core_dev *cdev)
 	return cdev->cfg.val[PCI_COMMAND] & PCI_COMMAND_MEMORY;
 }
 
+/*
+ * The memory that migrates with the device's state: its region, or an
+ * empty one for a device without (VSLICE_MIG_NO_MEMORY).
+ */
+static inline const struct vslice_region *
+vslice_mig_mem(const struct vslice_core_dev *cdev)
+{
+	static const struct vslice_region none;
+
+	if (cdev->mig_region == VSLICE_MIG_NO_MEMORY)
+		return &none;
+	return &cdev->regions[cdev->mig_region];
+}
+
 int vslice_irq_get_info(struct vslice_core_dev *cdev, void __user *arg);
 int vslice_irq_set(struct vslice_core_dev *cdev, void __user *arg);
 void vslice_irq_request(struct vslice_core_dev *cdev, unsigned int count);

@@ -39,6 +39,9 @@ struct vslice_core_dev;
 /* PCI regions plus room for device-specific ones (EDID, display, ...). */
 #define VSLICE_MAX_REGIONS		(VFIO_PCI_NUM_REGIONS + 4)
 
+/* For vslice_core_enable_migration(): no device memory travels. */
+#define VSLICE_MIG_NO_MEMORY		(~0u)
+
 /* Longest compatibility string of a migration stream, with its NUL. */
 #define VSLICE_MIG_COMPAT_LEN		48
 
@@ -254,6 +257,13 @@ struct vslice_plane {
  *	      Returns 0 or -EINVAL.
  * @dma_unmap: the user unmapped [@iova, @iova + @length) of the device's
  *	       IOMMU: drop whatever the model holds of it; may be NULL
+ * @set_running: migration stops the device (@running false: RUNNING to
+ *		 STOP, PRE_COPY to STOP_COPY) or lets it run again (STOP to
+ *		 RUNNING, and a reset or close that ends a migration).
+ *		 Stopping finishes the work the device has in hand, so that
+ *		 nothing of it changes after, and holds back anything
+ *		 submitted until it runs again; called with
+ *		 &vslice_core_dev.mig_lock held.  May be NULL.
  */
 struct vslice_model_ops {
 	int (*open)(struct vslice_core_dev *cdev);
@@ -266,6 +276,7 @@ struct vslice_model_ops {
 	void (*mig_save)(struct vslice_core_dev *cdev, void *blob);
 	int (*mig_load)(struct vslice_core_dev *cdev, const void *blob);
 	void (*dma_unmap)(struct vslice_core_dev *cdev, u64 iova, u64 length);
+	void (*set_running)(struct vslice_core_dev *cdev, bool running);
 };
 
 /**
@@ -409,7 +420,8 @@ struct vslice_core_irq {
  * @mig_lock: serialises migration state changes; taken before @lock
  * @mig_state: the VFIO migration state
  * @mig_file: the open saving or resuming data file, or NULL
- * @mig_region: the region whose device memory migrates
+ * @mig_region: the region whose device memory migrates, or
+ *	       VSLICE_MIG_NO_MEMORY
  * @mig_compat: what a stream must come from to be accepted here
  * @dirty: the pages of @mig_region's memory a saving stream must (re)send
  */
@@ -573,6 +585,7 @@ u64 vslice_core_dirty_rate(struct vslice_core_dev *cdev);
 void vslice_core_irq_init(struct vslice_core_dev *cdev, u32 caps);
 void vslice_core_irq_raise(struct vslice_core_dev *cdev);
 void vslice_core_irq_lower(struct vslice_core_dev *cdev);
+void vslice_core_irq_restore(struct vslice_core_dev *cdev, bool level);
 
 int vslice_core_dma_rw(struct vslice_core_dev *cdev, u64 iova, void *buf,
 		       size_t len, bool write);
