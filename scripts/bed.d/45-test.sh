@@ -19,6 +19,9 @@ JOBS=${VSLICE_JOBS:-2}
 stage_test() {
 	local k t all ready=() running=0
 	t=$(now)
+	# make test's share of the fuzzer (make test-full: ten million)
+	VSLICE_FUZZ_OPS=${VSLICE_FUZZ_OPS:-500000}
+	export VSLICE_FUZZ_OPS
 	if [ $# = 0 ]; then
 		mapfile -t all < <(kernel_names)
 		set -- "${all[@]}"
@@ -76,13 +79,16 @@ demo_png() {
 }
 
 # make test-full: make test with the display tests on every guest kernel,
-# igt on every outer kernel, and a longer VM timeout.
+# all of igt on every outer kernel, ten times the fuzzer's operations, and
+# a longer VM timeout.
 stage_test_full() {
 	VSLICE_NESTED_GUESTS=${VSLICE_NESTED_GUESTS:-$(kernel_names | xargs)}
 	VSLICE_IGT_KERNELS=${VSLICE_IGT_KERNELS:-all}
 	VSLICE_TIMEOUT=${VSLICE_TIMEOUT:-3600}
 	VSLICE_FUZZ_OPS=${VSLICE_FUZZ_OPS:-10000000}
+	VSLICE_IGT_TESTS=${VSLICE_IGT_TESTS:-all}
 	export VSLICE_NESTED_GUESTS VSLICE_IGT_KERNELS VSLICE_TIMEOUT VSLICE_FUZZ_OPS
+	export VSLICE_IGT_TESTS
 	TIMEOUT=$VSLICE_TIMEOUT
 	stage_test "$@"
 }
