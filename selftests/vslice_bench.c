@@ -29,15 +29,19 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/vslice.h"
+#include <linux/pci_regs.h>
+
+#include "lib/edu.h"
 
 #define BENCH_MAX_ROUNDS	64
 #define BENCH_ROUNDS		21
@@ -1547,6 +1551,373 @@ static void bench_precopy(struct bench_ctx *ctx)
 	VSLICE_ASSERT(!vslice_remove_all(ctx->parent), "removing instances");
 }
 
+/* ------------------------------------------------------- the edu engine */
+
+#define BENCH_SHARE_MS		20000	/* sched_share_error_max's run */
+#define BENCH_JAIN_MS		10000
+#define BENCH_CAP_MS		8000
+#define BENCH_VICTIM_MS		10000
+#define BENCH_VICTIM_WAITS	4096
+#define BENCH_EDU_TENANTS	4
+#define BENCH_DMA_OPS		6	/* DMAs per sample: 100 ms each */
+/* short of the buffer's last byte: QEMU 7.2's edu aborts on a DMA there */
+#define BENCH_DMA_LEN		4000
+#define BENCH_IRQ_SAMPLES	40
+#define BENCH_EDU_IOVA(i)	(0x1000000ULL * ((i) + 1))
+
+/* @n edu instances on @bdf, open, each with its RAM mapped. */
+static void edu_tenants_open(const char *bdf, struct edu *e, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&e[i], 0, sizeof(e[i]));
+		vslice_dev_init(&e[i].dev);
+		edu_open_assert(bdf, &e[i], BENCH_EDU_IOVA(i));
+	}
+}
+
+static void edu_tenants_close(const char *bdf, struct edu *e, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		edu_close(&e[i]);
+	VSLICE_ASSERT(!vslice_remove_all(bdf), "removing edu instances");
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The scheduler, on the edu engine: three tenants weighted 1:2:4 keeping
+ * it busy with jobs of mixed lengths (5, 15 and 40 ms) for 20 s, the
+ * largest relative error of their shares; four equal tenants' Jain
+ * index; a tenant capped at 25 % alone, its share; a tenant of 1 ms jobs
+ * among three of 40 ms, its p99 wait over the bound non-preemptive fair
+ * scheduling promises (one longest job of another: it has no queue of
+ * its own, one job at a time); and a context switch.
+ */
+static void bench_sched(struct bench_ctx *ctx)
+{
+	static const double weighted[] = { 1 / 7.0, 2 / 7.0, 4 / 7.0 };
+	static const char * const weights[] = { "100", "200", "400" };
+	const char *bdf = vslice_edu_parent();
+	struct edu e[BENCH_EDU_TENANTS];
+	struct edu_loader l[BENCH_EDU_TENANTS];
+	long long engine[BENCH_EDU_TENANTS], longest = 0, a, b;
+	struct samples share = { 0 }, jain = { 0 }, cap = { 0 };
+	struct samples victim = { 0 }, sw = { 0 };
+	double sum = 0, sq = 0, *waits;
+	u32 n5, n15, n40, n1;
+	unsigned int i, r;
+
+	if (!bdf) {
+		fig_missing("sched_share_error_max", "ratio",
+			    "no edu (1234:11e8) in this VM");
+		return;
+	}
+	VSLICE_ASSERT(!vslice_remove_all(bdf), "removing edu instances");
+	edu_tenants_open(bdf, e, BENCH_EDU_TENANTS);
+	n1 = edu_fact_for_ms(&e[0], 1);
+	n5 = edu_fact_for_ms(&e[0], 5);
+	n15 = edu_fact_for_ms(&e[0], 15);
+	n40 = edu_fact_for_ms(&e[0], 40);
+	VSLICE_ASSERT(n1 && n5 && n15 && n40, "calibrating the factorial");
+	note("edu %s: factorials of 1, 5, 15, 40 ms: %u! %u! %u! %u!", bdf,
+	     n1, n5, n15, n40);
+
+	VSLICE_ASSERT(!edu_set_policy(bdf, "weighted"), "policy");
+	for (i = 0; i < 3; i++) {
+		VSLICE_ASSERT(!edu_knob(&e[i], "weight", weights[i]), "weight");
+		l[i] = (struct edu_loader){ .e = &e[i] };
+		/* each its own order of the three lengths */
+		l[i].n[i % 3] = n5;
+		l[i].n[(i + 1) % 3] = n15;
+		l[i].n[(i + 2) % 3] = n40;
+	}
+	edu_load_for(l, 3, BENCH_SHARE_MS, engine);
+	add(&share, edu_share_error(engine, weighted, 3));
+	note("weighted 1:2:4 for %d s: %lld %lld %lld ns", BENCH_SHARE_MS / 1000,
+	     engine[0], engine[1], engine[2]);
+	fig("sched_share_error_max", &share, "ratio");
+	for (i = 0; i < 3; i++)
+		VSLICE_ASSERT(!edu_knob(&e[i], "weight", "100"), "weight");
+
+	VSLICE_ASSERT(!edu_set_policy(bdf, "equal"), "policy");
+	for (i = 0; i < BENCH_EDU_TENANTS; i++)
+		l[i] = (struct edu_loader){ .e = &e[i], .n = { n15, n5, n40 } };
+	edu_load_for(l, BENCH_EDU_TENANTS, BENCH_JAIN_MS, engine);
+	for (i = 0; i < BENCH_EDU_TENANTS; i++) {
+		sum += engine[i];
+		sq += (double)engine[i] * engine[i];
+	}
+	add(&jain, sq > 0 ? sum * sum / (BENCH_EDU_TENANTS * sq) : 0);
+	fig("sched_jain_equal", &jain, "ratio");
+	VSLICE_ASSERT(!edu_set_policy(bdf, "weighted"), "policy");
+
+	VSLICE_ASSERT(!edu_knob(&e[0], "cap", "25"), "cap");
+	l[0] = (struct edu_loader){ .e = &e[0], .n = { n15 } };
+	edu_load_for(l, 1, BENCH_CAP_MS, engine);
+	add(&cap, engine[0] / (BENCH_CAP_MS * 1e6));
+	fig("sched_cap_share", &cap, "ratio");
+	VSLICE_ASSERT(!edu_knob(&e[0], "cap", "100"), "cap");
+
+	waits = calloc(BENCH_VICTIM_WAITS, sizeof(*waits));
+	VSLICE_ASSERT(waits, "no memory");
+	l[0] = (struct edu_loader){ .e = &e[0], .n = { n1 }, .waits = waits,
+				    .max_waits = BENCH_VICTIM_WAITS };
+	for (i = 1; i < BENCH_EDU_TENANTS; i++)
+		l[i] = (struct edu_loader){ .e = &e[i], .n = { n40 },
+					    .waits = waits, .max_waits = 0 };
+	edu_load_for(l, BENCH_EDU_TENANTS, BENCH_VICTIM_MS, engine);
+	for (i = 1; i < BENCH_EDU_TENANTS; i++)
+		longest = l[i].longest > longest ? l[i].longest : longest;
+	if (l[0].nwaits && longest > 0) {
+		qsort(waits, l[0].nwaits, sizeof(*waits), cmp_dbl);
+		add(&victim, waits[l[0].nwaits * 99 / 100] / longest);
+		note("victim: %u jobs, p50 wait %.2f ms, p99 %.2f ms, longest other job %.2f ms",
+		     l[0].nwaits, waits[l[0].nwaits / 2] / 1e6,
+		     waits[l[0].nwaits * 99 / 100] / 1e6, longest / 1e6);
+	}
+	free(waits);
+	fig("sched_victim_wait_p99_ratio", &victim, "ratio");
+
+	/* a DMA after another tenant's needs its buffer back: one more DMA */
+	for (r = 0; r < 3; r++) {
+		VSLICE_ASSERT(edu_dma_ns(&e[0], 64) > 0, "DMA");
+		a = edu_dma_ns(&e[0], 64);	/* its buffer is there */
+		VSLICE_ASSERT(edu_dma_ns(&e[1], 64) > 0, "DMA");
+		b = edu_dma_ns(&e[0], 64);	/* it is not */
+		VSLICE_ASSERT(a > 0 && b > 0, "DMA");
+		add(&sw, (b - a) / 1e3);
+	}
+	fig("ctx_switch_us", &sw, "us");
+	edu_tenants_close(bdf, e, BENCH_EDU_TENANTS);
+}
+
+/**
+ * struct edu_side - an edu the engine figures drive: a vslice instance
+ *		     (trapped registers) or the spare edu on vfio-pci
+ *		     (registers mapped)
+ * @e: the instance, or the vfio-pci device in @e.dev, its RAM mapped
+ * @bar: vfio-pci: BAR0 mapped; NULL: through the instance's fd
+ * @bar_size: its size
+ * @efd: the MSI eventfd
+ */
+struct edu_side {
+	struct edu e;
+	u8 *bar;
+	size_t bar_size;
+	int efd;
+};
+
+static void side_wr(struct edu_side *s, u32 off, u64 val)
+{
+	if (s->bar)
+		__atomic_store_n((u64 *)(s->bar + off), val, __ATOMIC_RELEASE);
+	else
+		edu_wr(s->e.fd, off, 8, val);
+}
+
+static void side_wr32(struct edu_side *s, u32 off, u32 val)
+{
+	if (s->bar)
+		__atomic_store_n((u32 *)(s->bar + off), val, __ATOMIC_RELEASE);
+	else
+		edu_wr32(s->e.fd, off, val);
+}
+
+static u32 side_rd32(struct edu_side *s, u32 off)
+{
+	if (s->bar)
+		return __atomic_load_n((u32 *)(s->bar + off), __ATOMIC_ACQUIRE);
+	return edu_rd32(s->e.fd, off);
+}
+
+/* Wait for the MSI, then acknowledge what it raised; false on a timeout. */
+static bool side_irq(struct edu_side *s)
+{
+	struct pollfd p = { .fd = s->efd, .events = POLLIN };
+	u64 v;
+
+	if (poll(&p, 1, EDU_JOB_MS) != 1 || read(s->efd, &v, sizeof(v)) != 8)
+		return false;
+	side_wr32(s, EDU_IRQ_ACK, side_rd32(s, EDU_IRQ_STATUS));
+	return true;
+}
+
+/* Bus mastering, the MSI eventfd, the factorial's interrupt. */
+static bool side_setup(struct edu_side *s, u64 cfg, char *why, size_t len)
+{
+	u16 cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	int ret;
+
+	if (pwrite(s->e.fd, &cmd, 2, cfg + PCI_COMMAND) != 2) {
+		snprintf(why, len, "enabling bus mastering: %s", strerror(errno));
+		return false;
+	}
+	s->efd = eventfd(0, EFD_CLOEXEC);
+	ret = s->efd < 0 ? -errno :
+	      edu_irq_eventfd(s->e.fd, VFIO_PCI_MSI_IRQ_INDEX, s->efd);
+	if (ret) {
+		snprintf(why, len, "MSI eventfd: %s", strerror(-ret));
+		return false;
+	}
+	side_wr32(s, EDU_STATUS, EDU_STATUS_IRQFACT);
+	return true;
+}
+
+/* The spare edu on vfio-pci, BAR0 mapped, RAM mapped at @iova. */
+static bool side_open_vfio_pci(struct edu_side *s, u64 iova, char *why,
+			       size_t len)
+{
+	const char *bdf = vslice_edu_spare();
+	struct vfio_region_info cfg, bar;
+	char path[PATH_MAX];
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->efd = -1;
+	vslice_dev_init(&s->e.dev);
+	if (!bdf) {
+		snprintf(why, len, "no second edu in this VM");
+		return false;
+	}
+	ret = vslice_bind(bdf, "vfio-pci");
+	snprintf(path, sizeof(path), SYS_PCI_DEVICES "/%s", bdf);
+	if (!ret)
+		ret = vslice_vfio_open(&s->e.dev, path, bdf);
+	s->e.fd = s->e.dev.fd;
+	if (!ret)
+		ret = region_info(s->e.fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+	if (!ret)
+		ret = region_info(s->e.fd, VFIO_PCI_BAR0_REGION_INDEX, &bar);
+	if (ret) {
+		snprintf(why, len, "opening %s through vfio-pci: %s", bdf,
+			 strerror(-ret));
+		return false;
+	}
+	s->bar_size = bar.size;
+	s->bar = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      s->e.fd, bar.offset);
+	s->e.ram = mmap(NULL, EDU_RAM_LEN, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (s->bar == MAP_FAILED)
+		s->bar = NULL;
+	if (s->e.ram == MAP_FAILED)
+		s->e.ram = NULL;
+	if (!s->bar || !s->e.ram) {
+		snprintf(why, len, "mapping BAR0 or RAM: %s", strerror(errno));
+		return false;
+	}
+	s->e.iova = iova;
+	ret = vslice_map_dma(&s->e.dev, s->e.ram, EDU_RAM_LEN, iova);
+	if (ret) {
+		snprintf(why, len, "mapping RAM for DMA: %s", strerror(-ret));
+		return false;
+	}
+	return side_setup(s, cfg.offset, why, len);
+}
+
+/* DMAs into the buffer and back, each to its interrupt: ops/s. */
+static double side_dma_rate(struct edu_side *s)
+{
+	u64 t0 = now_ns();
+	unsigned int i;
+
+	for (i = 0; i < BENCH_DMA_OPS; i++) {
+		bool out = i & 1;
+
+		side_wr(s, EDU_DMA_SRC, out ? EDU_BUF : s->e.iova);
+		side_wr(s, EDU_DMA_DST, out ? s->e.iova + 0x8000 : EDU_BUF);
+		side_wr(s, EDU_DMA_COUNT, BENCH_DMA_LEN);
+		side_wr(s, EDU_DMA_CMD, EDU_DMA_RUN | EDU_DMA_IRQ |
+			(out ? EDU_DMA_TO_RAM : 0));
+		if (!side_irq(s))
+			return 0;
+	}
+	return BENCH_DMA_OPS / ((now_ns() - t0) / 1e9);
+}
+
+/* From the write that starts 1! to its interrupt's eventfd: median us. */
+static double side_irq_latency(struct edu_side *s)
+{
+	struct samples lat = { 0 };
+	unsigned int i;
+	u64 t0;
+
+	for (i = 0; i < BENCH_IRQ_SAMPLES && i < BENCH_MAX_ROUNDS; i++) {
+		t0 = now_ns();
+		side_wr32(s, EDU_FACT, 1);
+		if (!side_irq(s))
+			return 0;
+		add(&lat, (now_ns() - t0) / 1e3);
+	}
+	return median(&lat);
+}
+
+/*
+ * One tenant of the engine against the whole edu on vfio-pci in the same
+ * VM, the same work the same way (each DMA and factorial waits for its
+ * MSI): DMA rate, and the latency from a job's start to its interrupt
+ * (the instance's registers are trapped: its write is a pwrite).
+ */
+static void bench_engine(struct bench_ctx *ctx)
+{
+	const char *bdf = vslice_edu_parent();
+	struct samples dma[2] = { 0 }, irq[2] = { 0 };
+	struct edu_side side[2];
+	struct vfio_region_info cfg;
+	char why[BENCH_WHY_LEN];
+	unsigned int r, k;
+
+	if (!bdf || !side_open_vfio_pci(&side[1], BENCH_EDU_IOVA(0), why,
+					sizeof(why))) {
+		fig_missing("dma_ops_ratio_vs_vfio_pci", "ratio",
+			    bdf ? why : "no edu (1234:11e8) in this VM");
+		fig_missing("irq_latency_ratio_vs_vfio_pci", "ratio",
+			    bdf ? why : "no edu (1234:11e8) in this VM");
+		goto out;
+	}
+	VSLICE_ASSERT(!vslice_remove_all(bdf), "removing edu instances");
+	memset(&side[0], 0, sizeof(side[0]));
+	vslice_dev_init(&side[0].e.dev);
+	edu_open_assert(bdf, &side[0].e, BENCH_EDU_IOVA(0));
+	VSLICE_ASSERT(!region_info(side[0].e.fd, VFIO_PCI_CONFIG_REGION_INDEX,
+				   &cfg), "config region");
+	VSLICE_ASSERT(side_setup(&side[0], cfg.offset, why, sizeof(why)),
+		      "%s", why);
+
+	for (r = 0; r < rounds && r < 5; r++) {
+		for (k = 0; k < 2; k++) {
+			add(&dma[k], side_dma_rate(&side[k]));
+			add(&irq[k], side_irq_latency(&side[k]));
+		}
+	}
+	note("DMA ops/s: vslice %.2f, vfio-pci %.2f; 1! to its MSI: %.0f, %.0f us",
+	     median(&dma[0]), median(&dma[1]), median(&irq[0]),
+	     median(&irq[1]));
+	ratio_fig("dma_ops_ratio_vs_vfio_pci", &dma[0], &dma[1]);
+	ratio_fig("irq_latency_ratio_vs_vfio_pci", &irq[0], &irq[1]);
+	edu_close(&side[0].e);
+	close(side[0].efd);
+	VSLICE_ASSERT(!vslice_remove_all(bdf), "removing edu instances");
+out:
+	/* a mapping holds the device: vfio-pci would wait for it to go */
+	if (side[1].bar)
+		munmap(side[1].bar, side[1].bar_size);
+	if (side[1].efd >= 0)
+		close(side[1].efd);
+	edu_close(&side[1].e);
+	if (vslice_edu_spare())
+		vslice_bind(vslice_edu_spare(), "");
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct bench_ctx *ctx);
@@ -1558,6 +1929,8 @@ static const struct {
 	{ "lifecycle", bench_lifecycle },
 	{ "migration", bench_migration },
 	{ "precopy", bench_precopy },
+	{ "sched", bench_sched },
+	{ "engine", bench_engine },
 };
 
 static bool wanted(const char *name, int argc, char **argv)
