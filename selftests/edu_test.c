@@ -686,6 +686,57 @@ TEST_F(edu, intx)
 }
 
 /*
+ * INTx's unmask eventfd (what QEMU hands KVM's resampler): a write to it
+ * unmasks, and INTx fires again while still asserted; the trigger's own
+ * eventfd is refused as the unmask one (each would refire the other for
+ * ever), as is the unmask one as the trigger.
+ */
+TEST_F(edu, intx_unmask_eventfd)
+{
+	struct {
+		struct vfio_irq_set hdr;
+		s32 fd;
+	} set = {
+		.hdr.argsz = sizeof(set),
+		.hdr.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+			     VFIO_IRQ_SET_ACTION_UNMASK,
+		.hdr.index = VFIO_PCI_INTX_IRQ_INDEX,
+		.hdr.count = 1,
+	};
+	int fd = self->e[0].fd, trig, unmask;
+	u64 one = 1;
+
+	trig = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	unmask = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, trig);
+	ASSERT_LE(0, unmask);
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, trig));
+	set.fd = trig;
+	EXPECT_EQ(-1, ioctl(fd, VFIO_DEVICE_SET_IRQS, &set));
+	EXPECT_EQ(EINVAL, errno);
+	set.fd = unmask;
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_SET_IRQS, &set));
+	EXPECT_EQ(-EINVAL, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX,
+					   unmask));
+
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x2);
+	EXPECT_EQ(1, edu_events(trig, EDU_JOB_MS));
+	/* masked now; the unmask eventfd unmasks, still asserted: again */
+	ASSERT_EQ(8, write(unmask, &one, sizeof(one)));
+	EXPECT_EQ(1, edu_events(trig, EDU_JOB_MS));
+	/* acknowledged: an unmask fires nothing */
+	edu_wr32(fd, EDU_IRQ_ACK, 0x2);
+	ASSERT_EQ(8, write(unmask, &one, sizeof(one)));
+	EXPECT_EQ(0, edu_events(trig, EDU_QUIET_MS));
+
+	set.fd = -1;
+	EXPECT_EQ(0, ioctl(fd, VFIO_DEVICE_SET_IRQS, &set));
+	EXPECT_EQ(0, edu_irq_disable(fd, VFIO_PCI_INTX_IRQ_INDEX));
+	close(unmask);
+	close(trig);
+}
+
+/*
  * Two tenants, each in its own container (or IOAS): each buffer is its
  * own, and B's DMA to or from an IOVA only A's container maps is
  * refused, A's memory untouched.

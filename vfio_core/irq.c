@@ -146,11 +146,28 @@ static void vslice_irq_intx_unmask(struct vslice_core_irq *irq)
 	spin_unlock_irqrestore(&irq->lock, flags);
 }
 
-/* The unmask eventfd's handler: runs in the eventfd's wakeup. */
+/*
+ * The unmask eventfd's handler runs in that eventfd's wakeup, which may
+ * come from a signal sent under @irq->lock: it takes nothing and leaves
+ * the unmask to vslice_irq_unmask_thread(), in a workqueue.
+ */
 static int vslice_irq_unmask_handler(void *opaque, void *data)
 {
+	return 1;
+}
+
+static void vslice_irq_unmask_thread(void *opaque, void *data)
+{
 	vslice_irq_intx_unmask(opaque);
-	return 0;
+}
+
+/* Stop listening to the unmask eventfd. */
+static void vslice_irq_unmask_disable(struct vslice_core_irq *irq)
+{
+	vfio_virqfd_disable(&irq->unmask);
+	if (irq->unmask_ctx)
+		eventfd_ctx_put(irq->unmask_ctx);
+	irq->unmask_ctx = NULL;
 }
 
 /*
@@ -168,7 +185,7 @@ static void vslice_irq_switch_locked(struct vslice_core_dev *cdev,
 
 	lockdep_assert_held(&cdev->lock);
 	if (!ctx || type != VFIO_PCI_INTX_IRQ_INDEX)
-		vfio_virqfd_disable(&irq->unmask);
+		vslice_irq_unmask_disable(irq);
 
 	spin_lock_irqsave(&irq->lock, flags);
 	old = irq->trigger;
@@ -383,6 +400,11 @@ static int vslice_irq_set_trigger_locked(struct vslice_core_dev *cdev,
 		ctx = eventfd_ctx_fdget(fd);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);
+		/* trigger and unmask on one eventfd would refire for ever */
+		if (ctx == irq->unmask_ctx) {
+			eventfd_ctx_put(ctx);
+			return -EINVAL;
+		}
 		vslice_irq_switch_locked(cdev, hdr->index, ctx);
 		return 0;
 	}
@@ -404,8 +426,10 @@ static int vslice_irq_set_intx_mask_locked(struct vslice_core_dev *cdev,
 					   const void *data, bool unmask)
 {
 	struct vslice_core_irq *irq = &cdev->irq;
+	struct eventfd_ctx *ctx;
 	unsigned long flags;
 	s32 fd;
+	int ret;
 
 	if (irq->type != VFIO_PCI_INTX_IRQ_INDEX || hdr->count != 1)
 		return -EINVAL;
@@ -414,12 +438,26 @@ static int vslice_irq_set_intx_mask_locked(struct vslice_core_dev *cdev,
 		if (!unmask)
 			return -ENOTTY;	/* as vfio-pci: no mask eventfd */
 		fd = *(const s32 *)data;
-		if (fd < 0) {
-			vfio_virqfd_disable(&irq->unmask);
+		vslice_irq_unmask_disable(irq);
+		if (fd < 0)
 			return 0;
+		ctx = eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+		/* trigger and unmask on one eventfd would refire for ever */
+		if (ctx == irq->trigger) {
+			eventfd_ctx_put(ctx);
+			return -EINVAL;
 		}
-		return vfio_virqfd_enable(irq, vslice_irq_unmask_handler,
-					  NULL, NULL, &irq->unmask, fd);
+		ret = vfio_virqfd_enable(irq, vslice_irq_unmask_handler,
+					 vslice_irq_unmask_thread, NULL,
+					 &irq->unmask, fd);
+		if (ret) {
+			eventfd_ctx_put(ctx);
+			return ret;
+		}
+		irq->unmask_ctx = ctx;
+		return 0;
 	}
 	if (!vslice_irq_fire(hdr, data))
 		return 0;

@@ -376,6 +376,8 @@ struct vslice_core_dirty {
  * @signalled: times an eventfd was signalled for the model's interrupt
  * @unmask: the INTx unmask eventfd (vfio_virqfd), under
  *	    &vslice_core_dev.lock
+ * @unmask_ctx: its eventfd, which the trigger may not be, under
+ *		&vslice_core_dev.lock
  */
 struct vslice_core_irq {
 	/* protects type, trigger, level, masked, signalled */
@@ -387,6 +389,7 @@ struct vslice_core_irq {
 	bool masked;
 	u64 signalled;
 	struct virqfd *unmask;
+	struct eventfd_ctx *unmask_ctx;
 };
 
 /**
