@@ -92,7 +92,8 @@ static void vslice_edu_dma_start_locked(struct vslice_edu *edu, u64 cmd)
 	}
 	if (edu->dma_cnt > VSLICE_EDU_BUF_SIZE ||
 	    !vslice_edu_in_buf(buf, edu->dma_cnt) ||
-	    ram + edu->dma_cnt > VSLICE_EDU_DMA_REACH ||
+	    ram >= VSLICE_EDU_DMA_REACH ||
+	    edu->dma_cnt > VSLICE_EDU_DMA_REACH - ram ||
 	    !(edu->inst->core.cfg.val[PCI_COMMAND] & PCI_COMMAND_MASTER)) {
 		vslice_edu_dma_end_locked(edu, true);
 		return;

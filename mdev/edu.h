@@ -120,7 +120,9 @@ struct vslice_edu_counts {
  * @node: entry in &vslice_engine.tenants
  * @open: a user has the device open: its jobs may run and DMA
  * @frozen: migration stopped the device: its jobs wait
- * @draining: migration is stopping the device: its jobs run at once
+ * @draining: migration is stopping the device: the jobs submitted
+ *	      before @drain_from run at once, later ones wait
+ * @drain_from: when the stop began (ns)
  * @gen: bumped by every reset: older jobs are cancelled
  * @jobs: the tenant's factorial and DMA job
  * @vruntime: engine time used, scaled by the weight (the fair scheduler's
@@ -151,6 +153,7 @@ struct vslice_edu {
 	bool open;
 	bool frozen;
 	bool draining;
+	u64 drain_from;
 	u64 gen;
 	struct vslice_edu_job jobs[VSLICE_EDU_NR_JOBS];
 	u64 vruntime;

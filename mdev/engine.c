@@ -225,6 +225,12 @@ static u64 vslice_engine_run(struct vslice_engine *e, struct vslice_edu *t,
 	return ktime_get_ns() - start;
 }
 
+/* Is @t's job @k one a stop in progress drains (submitted before it)? */
+static bool vslice_engine_drains(const struct vslice_edu *t, int k)
+{
+	return t->draining && t->jobs[k].submitted <= t->drain_from;
+}
+
 /* The tenant's job to run next, or -1: the older of the two. */
 static int vslice_engine_first_job(const struct vslice_edu *t)
 {
@@ -290,7 +296,7 @@ static struct vslice_edu *vslice_engine_pick_locked(struct vslice_engine *e,
 	*wait = 0;
 	list_for_each_entry(t, &e->tenants, node) {
 		k = vslice_engine_first_job(t);
-		if (k < 0 || t->frozen)
+		if (k < 0 || (t->frozen && !vslice_engine_drains(t, k)))
 			continue;
 		if (t->eligible > now && !t->draining) {
 			if (!*wait || t->eligible - now < *wait)
@@ -488,10 +494,12 @@ void vslice_engine_set_open(struct vslice_edu *edu, bool open)
 static bool vslice_engine_busy(struct vslice_edu *edu)
 {
 	struct vslice_engine *e = edu->engine;
+	int k;
 	bool busy;
 
 	spin_lock(&e->lock);
-	busy = vslice_engine_first_job(edu) >= 0 || e->running == edu;
+	k = vslice_engine_first_job(edu);
+	busy = (k >= 0 && vslice_engine_drains(edu, k)) || e->running == edu;
 	spin_unlock(&e->lock);
 	return busy;
 }
@@ -510,9 +518,16 @@ void vslice_engine_set_running(struct vslice_edu *edu, bool running)
 	struct vslice_engine *e = edu->engine;
 
 	if (!running) {
-		/* its jobs run now, throttled or not: a stop must not wait */
+		/*
+		 * The jobs it has now run at once, throttled or not: a stop
+		 * must not wait; those it submits from now on wait for the
+		 * next run, or a user submitting without end would hold the
+		 * stop for ever.
+		 */
 		spin_lock(&e->lock);
+		edu->frozen = true;
 		edu->draining = true;
+		edu->drain_from = ktime_get_ns();
 		e->kicked = true;
 		spin_unlock(&e->lock);
 		wake_up(&e->work);
