@@ -693,16 +693,6 @@ TEST_F(edu, intx)
  */
 TEST_F(edu, intx_unmask_eventfd)
 {
-	struct {
-		struct vfio_irq_set hdr;
-		s32 fd;
-	} set = {
-		.hdr.argsz = sizeof(set),
-		.hdr.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-			     VFIO_IRQ_SET_ACTION_UNMASK,
-		.hdr.index = VFIO_PCI_INTX_IRQ_INDEX,
-		.hdr.count = 1,
-	};
 	int fd = self->e[0].fd, trig, unmask;
 	u64 one = 1;
 
@@ -711,11 +701,12 @@ TEST_F(edu, intx_unmask_eventfd)
 	ASSERT_LE(0, trig);
 	ASSERT_LE(0, unmask);
 	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, trig));
-	set.fd = trig;
-	EXPECT_EQ(-1, ioctl(fd, VFIO_DEVICE_SET_IRQS, &set));
-	EXPECT_EQ(EINVAL, errno);
-	set.fd = unmask;
-	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_SET_IRQS, &set));
+	EXPECT_EQ(-EINVAL, edu_irq_action_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX,
+						  VFIO_IRQ_SET_ACTION_UNMASK,
+						  trig));
+	ASSERT_EQ(0, edu_irq_action_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX,
+					    VFIO_IRQ_SET_ACTION_UNMASK,
+					    unmask));
 	EXPECT_EQ(-EINVAL, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX,
 					   unmask));
 
@@ -729,8 +720,8 @@ TEST_F(edu, intx_unmask_eventfd)
 	ASSERT_EQ(8, write(unmask, &one, sizeof(one)));
 	EXPECT_EQ(0, edu_events(trig, EDU_QUIET_MS));
 
-	set.fd = -1;
-	EXPECT_EQ(0, ioctl(fd, VFIO_DEVICE_SET_IRQS, &set));
+	EXPECT_EQ(0, edu_irq_action_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX,
+					    VFIO_IRQ_SET_ACTION_UNMASK, -1));
 	EXPECT_EQ(0, edu_irq_disable(fd, VFIO_PCI_INTX_IRQ_INDEX));
 	close(unmask);
 	close(trig);

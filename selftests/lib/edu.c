@@ -157,22 +157,28 @@ bool edu_dma_refused(u64 cmd)
 	return cmd != EDU_DMA_TIMEOUT && (cmd & EDU_DMA_ERROR);
 }
 
-/* VFIO_DEVICE_SET_IRQS: @efd as the trigger of @index's one vector. */
-int edu_irq_eventfd(int fd, u32 index, int efd)
+/* VFIO_DEVICE_SET_IRQS: @efd (-1: none) for @action of @index's vector. */
+int edu_irq_action_eventfd(int fd, u32 index, u32 action, int efd)
 {
 	struct {
 		struct vfio_irq_set hdr;
 		s32 fd;
 	} set = {
 		.hdr.argsz = sizeof(set),
-		.hdr.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-			     VFIO_IRQ_SET_ACTION_TRIGGER,
+		.hdr.flags = VFIO_IRQ_SET_DATA_EVENTFD | action,
 		.hdr.index = index,
 		.hdr.count = 1,
 		.fd = efd,
 	};
 
 	return ioctl(fd, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
+}
+
+/* VFIO_DEVICE_SET_IRQS: @efd as the trigger of @index's one vector. */
+int edu_irq_eventfd(int fd, u32 index, int efd)
+{
+	return edu_irq_action_eventfd(fd, index, VFIO_IRQ_SET_ACTION_TRIGGER,
+				      efd);
 }
 
 /* @action (MASK, UNMASK) on @index's vector; TRIGGER with count 0 disables. */

@@ -114,6 +114,7 @@ u64 edu_to_buf(int fd, u64 iova, u32 off, u64 count, u64 cmd);
 u64 edu_from_buf(int fd, u32 off, u64 iova, u64 count, u64 cmd);
 bool edu_dma_ok(u64 cmd);
 bool edu_dma_refused(u64 cmd);
+int edu_irq_action_eventfd(int fd, u32 index, u32 action, int efd);
 int edu_irq_eventfd(int fd, u32 index, int efd);
 int edu_irq_action(int fd, u32 index, u32 action, u32 count);
 int edu_irq_disable(int fd, u32 index);
