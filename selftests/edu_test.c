@@ -686,6 +686,64 @@ TEST_F(edu, intx)
 }
 
 /*
+ * The command register's INTx disable bit, as on a PCI 2.3 function (what
+ * uio_pci_generic masks with): it holds an asserted line back until it is
+ * cleared, the status register's interrupt bit shows the line throughout,
+ * and with MSI the line is never shown.  A reset clears the disable bit.
+ */
+TEST_F(edu, intx_disable)
+{
+	int fd = self->e[0].fd, efd;
+	u16 cmd = vslice_cfg_read(fd, PCI_COMMAND, 2);
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, vslice_cfg_read(fd, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_INTX_IRQ_INDEX, efd));
+
+	vslice_cfg_write(fd, PCI_COMMAND, 2, cmd | PCI_COMMAND_INTX_DISABLE);
+	ASSERT_EQ(cmd | PCI_COMMAND_INTX_DISABLE,
+		  vslice_cfg_read(fd, PCI_COMMAND, 2));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x1);
+	EXPECT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	EXPECT_EQ(PCI_STATUS_INTERRUPT,
+		  vslice_cfg_read(fd, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	/* an unmask changes nothing while disabled */
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	EXPECT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+	/* enabled again while asserted: fires once (and masks itself) */
+	vslice_cfg_write(fd, PCI_COMMAND, 2, cmd);
+	EXPECT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	EXPECT_EQ(PCI_STATUS_INTERRUPT,
+		  vslice_cfg_read(fd, PCI_STATUS, 1) & PCI_STATUS_INTERRUPT);
+	edu_wr32(fd, EDU_IRQ_ACK, 0x1);
+	EXPECT_EQ(0, vslice_cfg_read(fd, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	ASSERT_EQ(0, edu_irq_action(fd, VFIO_PCI_INTX_IRQ_INDEX,
+				    VFIO_IRQ_SET_ACTION_UNMASK, 1));
+	EXPECT_EQ(0, edu_events(efd, EDU_QUIET_MS));
+
+	/* a reset clears the bit: the line fires again */
+	vslice_cfg_write(fd, PCI_COMMAND, 2, cmd | PCI_COMMAND_INTX_DISABLE);
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+	EXPECT_EQ(0, vslice_cfg_read(fd, PCI_COMMAND, 2) &
+		     PCI_COMMAND_INTX_DISABLE);
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x2);
+	EXPECT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	edu_wr32(fd, EDU_IRQ_ACK, 0x2);
+	ASSERT_EQ(0, edu_irq_disable(fd, VFIO_PCI_INTX_IRQ_INDEX));
+
+	/* with MSI, the line is not shown */
+	ASSERT_EQ(0, edu_irq_eventfd(fd, VFIO_PCI_MSI_IRQ_INDEX, efd));
+	edu_wr32(fd, EDU_IRQ_RAISE, 0x4);
+	EXPECT_EQ(1, edu_events(efd, EDU_JOB_MS));
+	EXPECT_EQ(0, vslice_cfg_read(fd, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	edu_wr32(fd, EDU_IRQ_ACK, 0x4);
+	ASSERT_EQ(0, edu_irq_disable(fd, VFIO_PCI_MSI_IRQ_INDEX));
+	close(efd);
+}
+
+/*
  * INTx's unmask eventfd (what QEMU hands KVM's resampler): a write to it
  * unmasks, and INTx fires again while still asserted; the trigger's own
  * eventfd is refused as the unmask one (each would refire the other for
@@ -1138,11 +1196,13 @@ static int mig_resume(int fd, const u8 *stream, size_t len)
 }
 
 /*
- * Migration: the source has its buffer filled, registers set, an
- * interrupt raised, and a DMA and a factorial in flight when it stops.
- * The stop drains them; the stream carries registers and buffer; the
- * target shows the same, reads the source's buffer back by DMA, asserts
- * INTx once it is enabled, and runs new jobs; a cut stream is refused.
+ * Migration: the source has its buffer filled, registers set, MSI
+ * enabled, an interrupt raised, and a DMA and a factorial in flight when
+ * it stops.  The stop drains them; the stream carries registers and
+ * buffer; the target (whose MSI is not enabled, as QEMU enables it after
+ * the state is loaded) takes it, shows the same, reads the source's buffer
+ * back by DMA, asserts INTx once it is enabled, and runs new jobs; a cut
+ * stream is refused.
  */
 TEST_F_TIMEOUT(edu, migration, 60)
 {
@@ -1150,10 +1210,13 @@ TEST_F_TIMEOUT(edu, migration, 60)
 	size_t max = 1 << 20, len;
 	u8 *stream = malloc(max);
 	u32 result;
-	int efd;
+	int efd, msi;
 
 	ASSERT_NE(NULL, stream);
 	edu_open_assert(self->bdf, dst, IOVA(1));
+	msi = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, msi);
+	ASSERT_EQ(0, edu_irq_eventfd(src->fd, VFIO_PCI_MSI_IRQ_INDEX, msi));
 	fill(src->ram, EDU_BUF_SIZE, 5);
 	ASSERT_TRUE(edu_dma_ok(edu_to_buf(src->fd, src->iova, 0, EDU_BUF_SIZE, 0)));
 	edu_wr32(src->fd, EDU_LIVENESS, 0x1234);
@@ -1179,6 +1242,9 @@ TEST_F_TIMEOUT(edu, migration, 60)
 
 	ASSERT_EQ(0, mig_resume(dst->fd, stream, len));
 	ASSERT_EQ(0, vslice_mig_set(dst->fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	/* the MSI enable bit is the target's own: off until it enables MSI */
+	EXPECT_EQ(0, vslice_cfg_read(dst->fd, EDU_MSI_POS + PCI_MSI_FLAGS, 2) &
+		     PCI_MSI_FLAGS_ENABLE);
 	EXPECT_EQ(~0x1234u, edu_rd32(dst->fd, EDU_LIVENESS));
 	EXPECT_EQ(5040, edu_rd32(dst->fd, EDU_FACT));
 	EXPECT_EQ(EDU_STATUS_IRQFACT, edu_rd32(dst->fd, EDU_STATUS));
@@ -1206,6 +1272,8 @@ TEST_F_TIMEOUT(edu, migration, 60)
 	ASSERT_EQ(0, vslice_mig_set(src->fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_TRUE(edu_fact(src->fd, 5, &result));
 	EXPECT_EQ(120, result);
+	EXPECT_EQ(0, edu_irq_disable(src->fd, VFIO_PCI_MSI_IRQ_INDEX));
+	close(msi);
 	free(stream);
 }
 

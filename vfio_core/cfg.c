@@ -61,7 +61,7 @@ static unsigned int vslice_cfg_init_bar(struct vslice_cfg *cfg,
 /*
  * A 64-bit MSI capability with one vector, the capability list's only
  * entry.  The user may program the address and data; the enable bit is
- * the core's (see vslice_core_irq_set_msi_locked()).
+ * the core's (see vslice_irq_switch_locked()).
  */
 static void vslice_cfg_init_msi(struct vslice_cfg *cfg)
 {
@@ -75,6 +75,8 @@ static void vslice_cfg_init_msi(struct vslice_cfg *cfg)
 	vslice_cfg_set32(cfg->wmask, pos + PCI_MSI_ADDRESS_LO, ~3u);
 	vslice_cfg_set32(cfg->wmask, pos + PCI_MSI_ADDRESS_HI, ~0u);
 	vslice_cfg_set16(cfg->wmask, pos + PCI_MSI_DATA_64, 0xffff);
+	vslice_cfg_set16(cfg->coremask, pos + PCI_MSI_FLAGS,
+			 PCI_MSI_FLAGS_ENABLE);
 }
 
 /**

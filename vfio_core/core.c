@@ -52,6 +52,7 @@ int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
 		vslice_core_lock(cdev);
 		was_on = vslice_core_memory_enabled(cdev);
 		vslice_cfg_rw(&cdev->cfg, buf, pos, count, true);
+		vslice_irq_cfg_changed_locked(cdev);
 		vslice_core_unlock(cdev);
 		if (was_on && !vslice_core_memory_enabled(cdev))
 			vslice_region_zap(cdev);
@@ -68,6 +69,11 @@ int vslice_core_cfg_rw(struct vslice_core_dev *cdev,
 		seq = vslice_core_read_begin(cdev);
 		vslice_copy_small(buf, cdev->cfg.val + pos, count);
 	} while (vslice_core_read_retry(cdev, seq));
+	if (pos <= PCI_STATUS && pos + count > PCI_STATUS) {
+		u8 *status = (u8 *)buf + (PCI_STATUS - pos);
+
+		*status = vslice_irq_status_byte(cdev, *status);
+	}
 	return 0;
 }
 

@@ -54,12 +54,15 @@ static void vslice_irq_signal(struct vslice_core_irq *irq)
 	irq->signalled++;
 }
 
-/* INTx fires if asserted and unmasked, and masks itself (AUTOMASKED). */
+/*
+ * INTx fires if asserted, unmasked and not disabled in the command
+ * register, and masks itself (AUTOMASKED).
+ */
 static void vslice_irq_intx_check(struct vslice_core_irq *irq)
 {
 	lockdep_assert_held(&irq->lock);
 	if (irq->type == VFIO_PCI_INTX_IRQ_INDEX && irq->level &&
-	    !irq->masked) {
+	    !irq->masked && !irq->disabled) {
 		irq->masked = true;
 		vslice_irq_signal(irq);
 	}
@@ -116,6 +119,53 @@ void vslice_core_irq_restore(struct vslice_core_dev *cdev, bool level)
 	spin_lock_irqsave(&cdev->irq.lock, flags);
 	cdev->irq.level = level;
 	spin_unlock_irqrestore(&cdev->irq.lock, flags);
+}
+
+/**
+ * vslice_irq_cfg_changed_locked() - the config space changed under the user
+ * @cdev: device, locked; its command register was written, reset or
+ *	  migrated in
+ *
+ * The command register's INTx disable bit gates INTx, as on a PCI 2.3
+ * function (what uio_pci_generic and vfio-pci's INTx masking rely on):
+ * an asserted, unmasked line fires when it is cleared.
+ */
+void vslice_irq_cfg_changed_locked(struct vslice_core_dev *cdev)
+{
+	struct vslice_core_irq *irq = &cdev->irq;
+	u16 cmd = le16_to_cpup((__le16 *)&cdev->cfg.val[PCI_COMMAND]);
+	unsigned long flags;
+
+	lockdep_assert_held(&cdev->lock);
+	spin_lock_irqsave(&irq->lock, flags);
+	irq->disabled = cmd & PCI_COMMAND_INTX_DISABLE;
+	vslice_irq_intx_check(irq);
+	spin_unlock_irqrestore(&irq->lock, flags);
+}
+
+/**
+ * vslice_irq_status_byte() - the low byte of the status register, live
+ * @cdev: device
+ * @stored: that byte as the config space holds it
+ *
+ * The interrupt status bit is not stored: it shows the model's INTx line,
+ * asserted unless MSI is enabled (then the function signals by message),
+ * whether INTx is disabled or masked, as on a PCI 2.3 function.
+ *
+ * Return: @stored with the interrupt status bit.
+ */
+u8 vslice_irq_status_byte(struct vslice_core_dev *cdev, u8 stored)
+{
+	struct vslice_core_irq *irq = &cdev->irq;
+	unsigned long flags;
+	bool pending;
+
+	spin_lock_irqsave(&irq->lock, flags);
+	pending = irq->level && irq->type != VFIO_PCI_MSI_IRQ_INDEX &&
+		  (irq->caps & VSLICE_IRQ_INTX);
+	spin_unlock_irqrestore(&irq->lock, flags);
+	stored &= ~PCI_STATUS_INTERRUPT;
+	return pending ? stored | PCI_STATUS_INTERRUPT : stored;
 }
 
 /**
@@ -222,6 +272,7 @@ void vslice_irq_reset_locked(struct vslice_core_dev *cdev)
 	if (cdev->irq.type == VFIO_PCI_MSI_IRQ_INDEX)
 		cdev->cfg.val[VSLICE_CFG_MSI_POS + PCI_MSI_FLAGS] |=
 			PCI_MSI_FLAGS_ENABLE;
+	vslice_irq_cfg_changed_locked(cdev);
 }
 
 /**

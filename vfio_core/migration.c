@@ -866,7 +866,8 @@ static void vslice_mig_file_disable_locked(struct vslice_core_dev *cdev)
 
 /*
  * Is every bit of @cfg that the guest cannot change (neither writable nor
- * write-one-to-clear) the same in the stream's config space @blob?
+ * write-one-to-clear) nor the core keeps itself the same in the stream's
+ * config space @blob?
  */
 static bool vslice_mig_cfg_fixed_match(const struct vslice_cfg *cfg,
 				       const u8 *blob)
@@ -874,9 +875,28 @@ static bool vslice_mig_cfg_fixed_match(const struct vslice_cfg *cfg,
 	unsigned int i;
 
 	for (i = 0; i < VSLICE_CFG_SIZE; i++)
-		if ((blob[i] ^ cfg->val[i]) & ~(cfg->wmask[i] | cfg->w1cmask[i]))
+		if ((blob[i] ^ cfg->val[i]) &
+		    ~(cfg->wmask[i] | cfg->w1cmask[i] | cfg->coremask[i]))
 			return false;
 	return true;
+}
+
+/*
+ * Take a stream's config space but the core's own bits: the MSI enable
+ * bit follows what the user enabled here (QEMU enables MSI on the target
+ * after the device state is loaded), not what the source had.
+ */
+static void vslice_mig_cfg_load_locked(struct vslice_core_dev *cdev,
+				       const u8 *blob)
+{
+	struct vslice_cfg *cfg = &cdev->cfg;
+	unsigned int i;
+
+	vslice_core_assert_held(cdev);
+	for (i = 0; i < VSLICE_CFG_SIZE; i++)
+		cfg->val[i] = (blob[i] & ~cfg->coremask[i]) |
+			      (cfg->val[i] & cfg->coremask[i]);
+	vslice_irq_cfg_changed_locked(cdev);
 }
 
 /* Leave RESUMING: take the state if the stream was whole and sound. */
@@ -884,6 +904,7 @@ static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 {
 	struct vslice_mig_file *migf = cdev->mig_file->private_data;
 	const u8 *blob = migf->blob;
+	u8 old_cfg[VSLICE_CFG_SIZE];
 	int ret = 0;
 
 	lockdep_assert_held(&cdev->mig_lock);
@@ -908,11 +929,14 @@ static int vslice_mig_resume_locked(struct vslice_core_dev *cdev)
 			vslice_mig_info(cdev, "read-only config space differs\n");
 			ret = -EINVAL;
 		} else {
+			/* the model's state sees its config space (bus master) */
+			memcpy(old_cfg, cdev->cfg.val, VSLICE_CFG_SIZE);
+			vslice_mig_cfg_load_locked(cdev, blob);
 			ret = cdev->model->mig_load(cdev,
 						    blob + VSLICE_CFG_SIZE);
+			if (ret)
+				vslice_mig_cfg_load_locked(cdev, old_cfg);
 		}
-		if (!ret)
-			memcpy(cdev->cfg.val, blob, VSLICE_CFG_SIZE);
 		vslice_core_unlock(cdev);
 		if (!ret)
 			vslice_region_zap(cdev);

@@ -54,6 +54,8 @@ int vslice_irq_set(struct vslice_core_dev *cdev, void __user *arg);
 void vslice_irq_request(struct vslice_core_dev *cdev, unsigned int count);
 void vslice_irq_release(struct vslice_core_dev *cdev);
 void vslice_irq_reset_locked(struct vslice_core_dev *cdev);
+void vslice_irq_cfg_changed_locked(struct vslice_core_dev *cdev);
+u8 vslice_irq_status_byte(struct vslice_core_dev *cdev, u8 stored);
 u64 vslice_irq_signalled(struct vslice_core_dev *cdev);
 
 void vslice_mig_reset(struct vslice_core_dev *cdev);

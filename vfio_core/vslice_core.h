@@ -164,14 +164,21 @@ static inline unsigned int vslice_access_size(u64 pos, size_t count)
  * @init: power-on contents, restored by a reset
  * @wmask: per-bit write mask: 1 = the user may change the bit
  * @w1cmask: per-bit write-one-to-clear mask
+ * @coremask: per-bit mask of state the core keeps itself (the MSI enable
+ *	      bit follows the interrupt the user enabled): neither a write
+ *	      nor a migration stream sets these bits
  *
- * Protected by the owning device's &vslice_core_dev.lock.
+ * Protected by the owning device's &vslice_core_dev.lock.  The command
+ * register's INTx disable bit gates INTx, and the status register's
+ * interrupt bit is not stored: reads show the line's level (see
+ * vslice_irq_cfg_changed_locked(), vslice_irq_status_byte()).
  */
 struct vslice_cfg {
 	u8 val[VSLICE_CFG_SIZE];
 	u8 init[VSLICE_CFG_SIZE];
 	u8 wmask[VSLICE_CFG_SIZE];
 	u8 w1cmask[VSLICE_CFG_SIZE];
+	u8 coremask[VSLICE_CFG_SIZE];
 };
 
 /**
@@ -253,8 +260,9 @@ struct vslice_plane {
  * @mig_save: write the model's state into @blob, little-endian; called
  *	      with &vslice_core_dev.lock held on a stopped device
  * @mig_load: check the state in @blob and, only if all of it is sound,
- *	      make it the device's; called with &vslice_core_dev.lock held.
- *	      Returns 0 or -EINVAL.
+ *	      make it the device's; called with &vslice_core_dev.lock held,
+ *	      the stream's config space already in place (put back if this
+ *	      fails).  Returns 0 or -EINVAL.
  * @dma_unmap: the user unmapped [@iova, @iova + @length) of the device's
  *	       IOMMU: drop whatever the model holds of it; may be NULL
  * @set_running: migration stops the device (@running false: RUNNING to
@@ -373,6 +381,8 @@ struct vslice_core_dirty {
  * @trigger: the eventfd of @type
  * @level: the model's interrupt is asserted (INTx is level-triggered)
  * @masked: INTx is masked (by the user, or automatically when it fires)
+ * @disabled: the command register's INTx disable bit is set: INTx does
+ *	      not fire, whatever @masked says (as on a PCI 2.3 function)
  * @signalled: times an eventfd was signalled for the model's interrupt
  * @unmask: the INTx unmask eventfd (vfio_virqfd), under
  *	    &vslice_core_dev.lock
@@ -380,13 +390,14 @@ struct vslice_core_dirty {
  *		&vslice_core_dev.lock
  */
 struct vslice_core_irq {
-	/* protects type, trigger, level, masked, signalled */
+	/* protects type, trigger, level, masked, disabled, signalled */
 	spinlock_t lock;
 	u32 caps;
 	unsigned int type;
 	struct eventfd_ctx *trigger;
 	bool level;
 	bool masked;
+	bool disabled;
 	u64 signalled;
 	struct virqfd *unmask;
 	struct eventfd_ctx *unmask_ctx;
