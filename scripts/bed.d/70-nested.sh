@@ -68,18 +68,18 @@ stage_igt() {
 stage_nested() {
 	local g=$1 d=$NESTED_DIR/$1 ov=$NESTED_DIR/$1.overlay base t
 	stage_fetch "$g"
-	[ -x "$OUT/build/user/vslice-fbdraw" ] || stage_userland
+	[ -x "$OUT/build/user/vslice-edu-uio" ] || stage_userland
+	# the base of the current module list (scripts/guest-modules): packing
+	# kernel $g's initramfs builds it if the list changed, and drops the
+	# older ones
+	"$BED_DIR/bed" initramfs "$g"
 	base=$(find "$K_DIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' | head -n1)
-	if [ -z "$base" ]; then
-		"$BED_DIR/bed" initramfs "$g"
-		base=$(find "$K_DIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' | head -n1)
-		[ -n "$base" ] || die "nested $g: no initramfs base in $K_DIR"
-	fi
+	[ -n "$base" ] || die "nested $g: no initramfs base in $K_DIR"
 	t=$(now)
 	rm -rf "$ov"
 	mkdir -p "$d" "$ov/vslice"
 	cp "$BED_DIR/nested-init" "$ov/init"
-	cp "$OUT/build/user/vslice-fbdraw" "$ov/vslice/"
+	cp "$OUT/build/user/vslice-fbdraw" "$OUT/build/user/vslice-edu-uio" "$ov/vslice/"
 	chmod +x "$ov/init"
 	(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$d/overlay.cpio.gz"
 	cat "$base" "$d/overlay.cpio.gz" >"$d/initrd.img.tmp"

@@ -12,6 +12,11 @@
  * display.GUEST.*  one variant per nested guest kernel
  *                  (VSLICE_NESTED_GUESTS): boot, the pattern in VRAM, the
  *                  mode attribute, the screendump
+ * edu.GUEST.*      the same guest has an edu instance too (when the test
+ *                  VM has an edu parent): a user-space driver in the guest
+ *                  (selftests/vslice-edu-uio.c, on uio_pci_generic) runs
+ *                  factorials and DMAs on it, each ending in an interrupt
+ *                  delivered into the guest
  * igt.reference    igt-gpu-tools programs (igt_tests.h) run in the igt
  *                  guest (VSLICE_IGT_GUEST) on QEMU's own bochs-display,
  *                  started by the same QEMU on the same accelerator in this
@@ -48,6 +53,7 @@
 #include "lib/vslice.h"
 #include "lib/nested.h"
 #include "lib/igt.h"
+#include "lib/edu.h"
 #include "igt_tests.h"
 
 /* The smallest profile: 800x600, the fewest pixels to draw nested. */
@@ -112,22 +118,26 @@ static void guest_dir(char *buf, size_t len, const char *name)
 	snprintf(buf, len, WORK_DIR "/%s", name);
 }
 
-/* Stop a guest and remove its instance; quiet if there is none. */
+/* Stop a guest and remove its instances; quiet if there is none. */
 static int guest_stop(const char *name)
 {
+	static const char * const keys[] = { "uuid", "edu_uuid" };
 	struct vslice_nested g;
 	char dir[256], uuid[VSLICE_UUID_LEN];
+	unsigned int i;
 	int ret = 0;
 
 	guest_dir(dir, sizeof(dir), name);
 	if (vslice_nested_attach(&g, dir) == -ENOENT)
 		return 0;
 	ret = vslice_nested_stop(&g, 60);
-	/* a guest stopped before has an empty uuid: nothing to remove */
-	if (!vslice_nested_get(&g, "uuid", uuid, sizeof(uuid)) && *uuid) {
+	/* a guest stopped before has empty uuids: nothing to remove */
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (vslice_nested_get(&g, keys[i], uuid, sizeof(uuid)) || !*uuid)
+			continue;
 		if (vslice_remove(uuid) && !ret)
 			ret = -EBUSY;
-		vslice_nested_put(&g, "uuid", "");
+		vslice_nested_put(&g, keys[i], "");
 	}
 	vslice_nested_put(&g, "pid", "0");
 	return ret;
@@ -203,9 +213,11 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 {
 	struct vslice_nested_opts o;
 	char uuid[VSLICE_UUID_LEN], dir[256], dev[160] = "";
+	char edu_uuid[VSLICE_UUID_LEN] = "", edu_dev[160];
+	const char *extra[3] = { NULL };
 	char path[PATH_MAX], qlog[1024];
 	struct guest_files f;
-	const char *bdf;
+	const char *bdf, *edu_bdf;
 	double t0;
 	int disp, ret, tries;
 	bool reserved;
@@ -242,6 +254,16 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 	snprintf(dev, sizeof(dev),
 		 "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,display=%s", uuid,
 		 disp ? "on" : "off");
+	/* and an edu instance beside the display, for edu.* */
+	edu_bdf = vslice_edu_parent();
+	if (edu_bdf) {
+		vslice_create_assert(edu_bdf, EDU_TYPE, edu_uuid);
+		snprintf(edu_dev, sizeof(edu_dev),
+			 "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s", edu_uuid);
+		extra[0] = "-device";
+		extra[1] = edu_dev;
+		o.extra = extra;
+	}
 
 	mkdir(WORK_DIR, 0755);
 	guest_dir(dir, sizeof(dir), name);
@@ -249,6 +271,7 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		t0 = now_s();
 		ret = vslice_nested_start(g, dir, &o);
 		vslice_nested_put(g, "uuid", uuid);
+		vslice_nested_put(g, "edu_uuid", edu_uuid);
 		vslice_nested_put(g, "display", disp ? "on" : "off");
 		if (ret)
 			vslice_nested_dump(g, 30);
@@ -271,6 +294,10 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		if (tries) {
 			EXPECT_EQ(0, vslice_remove(uuid));
 			vslice_nested_put(g, "uuid", "");
+			if (*edu_uuid)
+				EXPECT_EQ(0, vslice_remove(edu_uuid));
+			vslice_nested_put(g, "edu_uuid", "");
+			o.extra = NULL;
 			ret = vslice_nested_reference_boot(&o, BOOT_TIMEOUT);
 			ASSERT_EQ(-EAGAIN, ret) {
 				TH_LOG("guest %s " VSLICE_NESTED_NOT_ON_REFERENCE
@@ -637,6 +664,120 @@ TEST_F_TIMEOUT(display, physical_scanout, SETTLE_TIMEOUT + 300)
 /* Kernel log lines that mean trouble, as dmesg_clean sees them. */
 #define KERNEL_BAD "WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN"
 
+/* The guest's edu driver: a few factorials and DMAs take seconds. */
+#define EDU_DRIVER_TIMEOUT	120
+
+FIXTURE(edu) {
+	struct vslice_nested g;
+	const char *name;
+};
+
+FIXTURE_VARIANT(edu) {
+	const char *guest;
+};
+
+FIXTURE_SETUP(edu)
+{
+	if (!variant)
+		SKIP(return, "no nested guest kernels (VSLICE_NESTED_GUESTS)");
+	self->name = variant->guest;
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	vslice_nested_detach(&self->g);
+}
+
+/* The lines of @text that hold @tag, logged from @tag on. */
+static void log_lines(struct __test_metadata *_metadata, const char *text,
+		      const char *tag)
+{
+	const char *p, *eol;
+
+	for (p = text; (p = strstr(p, tag)); p = eol) {
+		eol = strchrnul(p, '\n');
+		TH_LOG("%.*s", (int)(eol - p), p);
+	}
+}
+
+/*
+ * Counter @name of edu instance @uuid once it is @want or more (a job is
+ * counted just after its interrupt), or after 5 s.
+ */
+static long long edu_inst_counter(const char *uuid, const char *name,
+				  long long want)
+{
+	long long n = vslice_inst_attr_ll(uuid, name);
+	double t0 = now_s();
+
+	while (n < want && now_s() - t0 < 5) {
+		usleep(20000);
+		n = vslice_inst_attr_ll(uuid, name);
+	}
+	return n;
+}
+
+/*
+ * A nested guest drives its edu instance with a user-space driver on
+ * uio_pci_generic (there is no kernel driver for edu): two factorials and
+ * a DMA round trip of a page of its memory, each ending in an INTx the
+ * guest's kernel takes and hands to the driver.  The driver checks
+ * results, bytes and the interrupt status register; here, the instance's
+ * counters show the jobs ran on vslice's engine, and the guest's kernel
+ * log stays clean.
+ */
+TEST_F_TIMEOUT(edu, guest_driver_gets_interrupts,
+	       BOOT_TIMEOUT + EDU_DRIVER_TIMEOUT + 60)
+{
+	static const char * const counters[] = { "jobs", "irqs", "dma_bytes" };
+	const long long want[] = { 4, 4, 2 * 4096 };
+	long long before[3], after;
+	char uuid[VSLICE_UUID_LEN] = "", *log, *klog;
+	off_t start, kstart;
+	unsigned int i;
+	int ret;
+
+	if (!vslice_edu_parent())
+		SKIP(return, "no edu (1234:11e8) in this machine");
+	if (!guest_get(_metadata, self->name, &self->g, true))
+		return;
+	ASSERT_EQ(0, vslice_nested_get(&self->g, "edu_uuid", uuid,
+				       sizeof(uuid)));
+	ASSERT_NE(0, *uuid) TH_LOG("guest %s has no edu instance", self->name);
+	for (i = 0; i < ARRAY_SIZE(counters); i++) {
+		before[i] = edu_inst_counter(uuid, counters[i], 0);
+		ASSERT_LE(0, before[i]);
+	}
+
+	ret = vslice_nested_cmd(&self->g, EDU_DRIVER_TIMEOUT, &start,
+				"sh modprobe uio_pci_generic && /vslice/vslice-edu-uio");
+	log = vslice_nested_log(&self->g, start, NULL);
+	ASSERT_NE(NULL, log);
+	log_lines(_metadata, log, "vslice-edu: ");
+	if (ret)
+		vslice_nested_dump(&self->g, 30);
+	EXPECT_EQ(0, ret) TH_LOG("the guest's edu driver failed (%d)", ret);
+	EXPECT_NE(NULL, strstr(log, "vslice-edu: ok irqs 4"));
+	free(log);
+
+	for (i = 0; i < ARRAY_SIZE(counters); i++) {
+		after = edu_inst_counter(uuid, counters[i],
+					 before[i] + want[i]);
+		EXPECT_LE(want[i], after - before[i])
+			TH_LOG("%s: %lld before, %lld after", counters[i],
+			       before[i], after);
+	}
+
+	ret = vslice_nested_cmd(&self->g, 30, &kstart,
+				"sh dmesg -c | grep -E '%s' ; true", KERNEL_BAD);
+	klog = vslice_nested_log(&self->g, kstart, NULL);
+	ASSERT_EQ(0, ret);
+	ASSERT_NE(NULL, klog);
+	EXPECT_EQ(NULL, strstr(klog, ": ["))
+		TH_LOG("the guest's kernel complained:\n%s", klog);
+	free(klog);
+}
+
 /* Is @test in the space-separated list cfg.igt_tests? */
 static bool igt_listed(const char *test)
 {
@@ -899,9 +1040,24 @@ static void register_igt(void)
 					  IGT_TIMEOUT + BOOT_TIMEOUT);
 }
 
+/* An edu variant for guest @name. */
+static void register_edu_guest(const char *name)
+{
+	struct __fixture_variant_metadata *m = calloc(1, sizeof(*m));
+	struct _fixture_variant_edu *v = calloc(1, sizeof(*v));
+
+	if (!m || !v)
+		exit(KSFT_FAIL);
+	v->guest = name;
+	m->name = name;
+	m->data = v;
+	__register_fixture_variant(&_edu_fixture_object, m);
+}
+
 /*
- * One display variant per guest kernel, registered at run time from the
- * environment; the igt guest's last, so that it stays up for igt.
+ * One display and one edu variant per guest kernel, registered at run
+ * time from the environment; the igt guest's last, so that it stays up
+ * for igt.
  */
 static void register_guests(void)
 {
@@ -926,6 +1082,7 @@ static void register_guests(void)
 			m->name = v->guest;
 			m->data = v;
 			__register_fixture_variant(&_display_fixture_object, m);
+			register_edu_guest(v->guest);
 		}
 	}
 	free(list);
