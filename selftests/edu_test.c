@@ -1079,7 +1079,9 @@ TEST_F_TIMEOUT(edu, sched_cap, 60)
 
 /*
  * A job longer than its tenant's watchdog is counted, and the tenant
- * waits about as long again before its next job starts.
+ * waits about as long again before its next job starts.  The job is long
+ * (300 ms), so that the throttle outlasts whatever this test takes to
+ * submit the next one on a slow (debug) kernel.
  */
 TEST_F_TIMEOUT(edu, sched_watchdog, 60)
 {
@@ -1087,7 +1089,7 @@ TEST_F_TIMEOUT(edu, sched_watchdog, 60)
 	long long ran, queued, jobs;
 	u32 n, result;
 
-	n = edu_fact_for_ms(e, 100);
+	n = edu_fact_for_ms(e, 300);
 	ASSERT_LT(0, n);
 	ASSERT_EQ(0, edu_knob(e, "watchdog_ms", "10"));
 	ran = edu_fact_ns(e, n);

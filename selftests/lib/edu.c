@@ -346,6 +346,14 @@ u32 edu_fact_for_ms(const struct edu *e, unsigned int ms)
 			break;
 		n *= 4;
 	}
+	/* the least of three: a loaded host only ever makes one slower */
+	for (i = 0; i < 2; i++) {
+		long long again = edu_fact_ns(e, n);
+
+		if (again <= 0)
+			return 0;
+		ns = again < ns ? again : ns;
+	}
 	scaled = (double)n * want / ns;
 	return scaled > 4e9 ? 4000000000u : (u32)scaled;
 }
