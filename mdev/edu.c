@@ -40,7 +40,7 @@ static struct vslice_edu *vslice_edu_from_core(struct vslice_core_dev *cdev)
 /* Set the interrupt status bits of @val and raise the interrupt. */
 static void vslice_edu_raise_locked(struct vslice_edu *edu, u32 val)
 {
-	vslice_core_assert_held(&edu->inst->core);
+	lockdep_assert_held(&edu->regs_lock);
 	edu->irq_status |= val;
 	if (edu->irq_status)
 		vslice_core_irq_raise(&edu->inst->core);
@@ -48,7 +48,7 @@ static void vslice_edu_raise_locked(struct vslice_edu *edu, u32 val)
 
 static void vslice_edu_lower_locked(struct vslice_edu *edu, u32 val)
 {
-	vslice_core_assert_held(&edu->inst->core);
+	lockdep_assert_held(&edu->regs_lock);
 	edu->irq_status &= ~val;
 	if (!edu->irq_status)
 		vslice_core_irq_lower(&edu->inst->core);
@@ -190,10 +190,12 @@ static int vslice_edu_mmio_rw(struct vslice_core_dev *cdev,
 		memcpy(&le, buf, count);
 
 	vslice_core_lock(cdev);
+	spin_lock_irq(&edu->regs_lock);
 	if (write)
 		vslice_edu_write_locked(edu, pos, le64_to_cpu(le));
 	else
 		val = vslice_edu_read_locked(edu, pos);
+	spin_unlock_irq(&edu->regs_lock);
 	vslice_core_unlock(cdev);
 
 	if (!write) {
@@ -217,16 +219,17 @@ static const struct vslice_region_ops vslice_edu_mmio_ops = {
  *
  * Updates the registers and raises the interrupt the guest asked for, in
  * that order: the interrupt status register agrees with every interrupt
- * signalled.  A job from before the last reset changes nothing.
+ * signalled.  A job from before the last reset changes nothing.  Any
+ * context: a factorial completes in the engine's interrupt handler.
  */
 void vslice_edu_complete(struct vslice_edu *edu,
 			 enum vslice_edu_job_kind kind, u64 gen, u32 result,
 			 bool error)
 {
-	struct vslice_core_dev *cdev = &edu->inst->core;
+	unsigned long flags;
 
-	vslice_core_lock(cdev);
-	if (gen != READ_ONCE(edu->gen))
+	spin_lock_irqsave(&edu->regs_lock, flags);
+	if (gen != edu->gen)
 		goto out;
 	if (kind == VSLICE_EDU_JOB_FACT) {
 		edu->fact = result;
@@ -237,7 +240,7 @@ void vslice_edu_complete(struct vslice_edu *edu,
 		vslice_edu_dma_end_locked(edu, error);
 	}
 out:
-	vslice_core_unlock(cdev);
+	spin_unlock_irqrestore(&edu->regs_lock, flags);
 }
 
 /**
@@ -253,6 +256,7 @@ static void vslice_edu_reset(struct vslice_core_dev *cdev)
 	struct vslice_edu *edu = vslice_edu_from_core(cdev);
 
 	vslice_core_assert_held(cdev);
+	spin_lock_irq(&edu->regs_lock);
 	vslice_engine_cancel_locked(edu);
 	edu->liveness = 0;
 	edu->fact = 0;
@@ -263,6 +267,7 @@ static void vslice_edu_reset(struct vslice_core_dev *cdev)
 	edu->dma_cnt = 0;
 	edu->dma_cmd = 0;
 	vslice_core_irq_lower(cdev);
+	spin_unlock_irq(&edu->regs_lock);
 }
 
 /**
@@ -352,6 +357,7 @@ static void vslice_edu_mig_save(struct vslice_core_dev *cdev, void *blob)
 	struct vslice_edu_mig *m = blob;
 
 	vslice_core_assert_held(cdev);
+	spin_lock_irq(&edu->regs_lock);
 	m->liveness = cpu_to_le32(edu->liveness);
 	m->fact = cpu_to_le32(edu->fact);
 	m->status = cpu_to_le32(edu->status);
@@ -360,6 +366,7 @@ static void vslice_edu_mig_save(struct vslice_core_dev *cdev, void *blob)
 	m->dma_dst = cpu_to_le64(edu->dma_dst);
 	m->dma_cnt = cpu_to_le64(edu->dma_cnt);
 	m->dma_cmd = cpu_to_le64(edu->dma_cmd);
+	spin_unlock_irq(&edu->regs_lock);
 	/* drained and stopped: the engine does not touch it */
 	memcpy(m->buf, edu->buf, sizeof(m->buf));
 }
@@ -387,6 +394,7 @@ static int vslice_edu_mig_load(struct vslice_core_dev *cdev,
 			 VSLICE_EDU_DMA_IRQ | VSLICE_EDU_DMA_ERROR))
 		return -EINVAL;
 
+	spin_lock_irq(&edu->regs_lock);
 	vslice_engine_cancel_locked(edu);
 	edu->liveness = le32_to_cpu(m->liveness);
 	edu->fact = le32_to_cpu(m->fact);
@@ -405,6 +413,7 @@ static int vslice_edu_mig_load(struct vslice_core_dev *cdev,
 		edu->dma_cmd &= ~VSLICE_EDU_DMA_RUN;
 		vslice_edu_dma_start_locked(edu, cmd);
 	}
+	spin_unlock_irq(&edu->regs_lock);
 	return 0;
 }
 
@@ -470,6 +479,7 @@ int vslice_edu_init(struct vslice_inst *inst)
 	edu->weight = VSLICE_EDU_WEIGHT_DEFAULT;
 	edu->cap = 100;
 	edu->watchdog_ms = VSLICE_EDU_WATCHDOG_MS_DEFAULT;
+	spin_lock_init(&edu->regs_lock);
 	INIT_LIST_HEAD(&edu->node);
 
 	ret = vslice_core_init(&inst->core, &vslice_edu_model_ops);

@@ -113,9 +113,13 @@ struct vslice_edu_counts {
  * @dma_dst: DMA destination register
  * @dma_cnt: DMA count register
  * @dma_cmd: DMA command register
+ * @regs_lock: protects the registers above; a spinlock, as a factorial
+ *	       completes in the engine's interrupt handler.  Taken inside
+ *	       the instance's vslice_core_lock() and outside
+ *	       &vslice_engine.lock.
  *
- * The registers above are under the instance's vslice_core_lock(); what
- * follows is under &vslice_engine.lock but @buf (the engine thread's).
+ * What follows is under &vslice_engine.lock but @buf (the engine
+ * thread's); @gen changes under @regs_lock as well.
  *
  * @node: entry in &vslice_engine.tenants
  * @open: a user has the device open: its jobs may run and DMA
@@ -148,6 +152,8 @@ struct vslice_edu {
 	u64 dma_dst;
 	u64 dma_cnt;
 	u64 dma_cmd;
+	/* protects the registers above */
+	spinlock_t regs_lock;
 
 	struct list_head node;
 	bool open;
@@ -180,13 +186,21 @@ enum vslice_sched_policy {
  * @bounce_dma: @bounce's bus address
  * @thread: the engine thread, which runs every job
  * @done: completed by the physical interrupt
- * @lock: protects @tenants, @policy, @running, @owner, @last,
- *	  @last_end, @min_vruntime, @kicked and the
+ * @lock: protects @tenants, @policy, @running, @job, @kind, @start, @end,
+ *	  @ended, @owner, @last, @last_end, @min_vruntime, @kicked and the
  *	  scheduling fields of every tenant; taken inside an instance's
- *	  vslice_core_lock()
+ *	  vslice_core_lock() and &vslice_edu.regs_lock, and in the
+ *	  interrupt handler
  * @tenants: struct vslice_edu.node
  * @policy: the scheduling policy
  * @running: the tenant whose job is on the engine, or NULL
+ * @job: @running's job
+ * @kind: its kind
+ * @start: when it started on the device (ns; 0: not yet)
+ * @end: when its interrupt came (ns; 0: not yet)
+ * @ended: its tenant was told it ended (a factorial: by the interrupt
+ *	   handler, so that the guest hears of it without waiting for the
+ *	   thread)
  * @owner: the tenant whose buffer is on the device
  * @last: the tenant whose job ended last, if still open
  * @last_end: when (ns)
@@ -204,11 +218,16 @@ struct vslice_engine {
 	dma_addr_t bounce_dma;
 	struct task_struct *thread;
 	struct completion done;
-	/* protects tenants, policy, running, owner, the tenants' queues */
+	/* protects tenants, policy, the running job, owner, the queues */
 	spinlock_t lock;
 	struct list_head tenants;
 	enum vslice_sched_policy policy;
 	struct vslice_edu *running;
+	struct vslice_edu_job job;
+	enum vslice_edu_job_kind kind;
+	u64 start;
+	u64 end;
+	bool ended;
 	struct vslice_edu *owner;
 	struct vslice_edu *last;
 	u64 last_end;

@@ -6,9 +6,14 @@
  * time: a factorial (its run time grows with its argument and it cannot
  * be interrupted) or a DMA of up to 4 KiB between a tenant's memory and
  * the device buffer (edu completes a DMA 100 ms after it is started).
- * The physical interrupt (MSI) completes the job; the thread then updates
- * the tenant's virtual edu (vslice_edu_complete()), which interrupts the
- * guest.
+ * The physical interrupt (MSI) completes the job: a factorial's result
+ * goes to the tenant's virtual edu (vslice_edu_complete(), which
+ * interrupts the guest) from the interrupt handler itself, a DMA's from
+ * the thread, which copies to the tenant's memory.  A factorial submitted
+ * while the engine is idle, and that the scheduler would pick next,
+ * starts on the device from the submitting write (a trapped access of the
+ * guest), not from the thread: the guest's job waits for no wake-up of a
+ * thread on the way in or out.
  *
  * DMA goes through one bounce page the device can reach (edu's DMA mask is
  * 28 bits, and a guest's 4 KiB need not be contiguous in host memory):
@@ -84,15 +89,44 @@ static const char * const vslice_sched_policy_names[] = {
 	[VSLICE_SCHED_WEIGHTED]		= "weighted",
 };
 
-/* The physical interrupt: acknowledge it, complete the running job. */
+/*
+ * Tell the tenant its factorial ended, once: from the interrupt handler,
+ * or from the thread when the device never interrupted.
+ */
+static void vslice_engine_fact_end(struct vslice_engine *e)
+{
+	struct vslice_edu *t;
+	unsigned long flags;
+	u64 gen;
+	u32 result;
+
+	spin_lock_irqsave(&e->lock, flags);
+	t = e->running;
+	if (!t || e->kind != VSLICE_EDU_JOB_FACT || !e->start || e->ended) {
+		spin_unlock_irqrestore(&e->lock, flags);
+		return;
+	}
+	e->ended = true;
+	e->end = ktime_get_ns();
+	gen = e->job.gen;
+	result = readl(e->mmio + VSLICE_EDU_REG_FACT);
+	spin_unlock_irqrestore(&e->lock, flags);
+	/* @t stays: it is @running until the thread has seen @done */
+	vslice_edu_complete(t, VSLICE_EDU_JOB_FACT, gen, result, false);
+}
+
+/*
+ * The physical interrupt, an MSI (the engine's alone): the job running
+ * ended.  As few device accesses as can be, each a trap to the machine's
+ * emulator: acknowledge whatever it raised without reading what, and
+ * read a factorial's result for its tenant.
+ */
 static irqreturn_t vslice_engine_irq(int irq, void *data)
 {
 	struct vslice_engine *e = data;
-	u32 status = readl(e->mmio + VSLICE_EDU_REG_IRQ_STATUS);
 
-	if (!status)
-		return IRQ_NONE;
-	writel(status, e->mmio + VSLICE_EDU_REG_IRQ_ACK);
+	writel(U32_MAX, e->mmio + VSLICE_EDU_REG_IRQ_ACK);
+	vslice_engine_fact_end(e);
 	complete(&e->done);
 	return IRQ_HANDLED;
 }
@@ -133,11 +167,11 @@ static int vslice_engine_switch(struct vslice_engine *e, struct vslice_edu *t)
 	bool mine;
 	int ret;
 
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	mine = e->owner == t;
 	if (e->owner)
 		strscpy(from, vslice_engine_name(e->owner), sizeof(from));
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 	if (mine)
 		return 0;
 
@@ -146,10 +180,10 @@ static int vslice_engine_switch(struct vslice_engine *e, struct vslice_edu *t)
 				     VSLICE_ENGINE_DEV_BUF, false);
 	if (ret)
 		return ret;
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	e->owner = t;
 	t->counts.ctx_switches++;
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 	trace_vslice_engine_ctx_switch(from, vslice_engine_name(t),
 				       ktime_get_ns() - start);
 	return 0;
@@ -197,32 +231,61 @@ static int vslice_engine_dma(struct vslice_engine *e, struct vslice_edu *t,
 	return vslice_core_dma_rw(cdev, iova, e->bounce, job->cnt, true);
 }
 
-/* Run @t's job of @kind; returns its engine time, sets *@result. */
-static u64 vslice_engine_run(struct vslice_engine *e, struct vslice_edu *t,
-			     enum vslice_edu_job_kind kind,
-			     const struct vslice_edu_job *job, u32 *result,
-			     int *err, bool *overran)
+/* Start the running tenant's factorial on the device. */
+static void vslice_engine_fact_start_locked(struct vslice_engine *e)
+{
+	lockdep_assert_held(&e->lock);
+	reinit_completion(&e->done);
+	e->start = ktime_get_ns();
+	trace_vslice_engine_start(vslice_engine_name(e->running), e->kind,
+				  e->start - e->job.submitted);
+	writel(e->job.arg, e->mmio + VSLICE_EDU_REG_FACT);
+}
+
+/*
+ * Wait for the running factorial, started at @start: past @t's watchdog,
+ * for as long as a stuck device may take.  Its tenant hears of the end
+ * from the interrupt handler (or from here if the device never
+ * interrupted).  Returns when it ended (ns).
+ */
+static u64 vslice_engine_fact_wait(struct vslice_engine *e,
+				   struct vslice_edu *t, u64 start, int *err)
 {
 	unsigned int watchdog = READ_ONCE(t->watchdog_ms);
-	u64 start = ktime_get_ns();
+	u64 ran = div_u64(ktime_get_ns() - start, NSEC_PER_MSEC);
+	u64 end;
 
-	*overran = false;
-	*err = 0;
+	*err = vslice_engine_wait(e, ran < watchdog ? watchdog - ran : 0);
+	if (*err)
+		*err = vslice_engine_wait(e, VSLICE_ENGINE_HANG_MS);
+	vslice_engine_fact_end(e);
+	spin_lock_irq(&e->lock);
+	end = e->end;
+	spin_unlock_irq(&e->lock);
+	return end;
+}
+
+/*
+ * Run @t's job of @kind (a factorial is on the device already, since
+ * @start); returns its engine time.
+ */
+static u64 vslice_engine_run(struct vslice_engine *e, struct vslice_edu *t,
+			     enum vslice_edu_job_kind kind,
+			     const struct vslice_edu_job *job, u64 start,
+			     int *err)
+{
+	u64 end;
+
 	if (kind == VSLICE_EDU_JOB_DMA) {
 		*err = vslice_engine_dma(e, t, job);
+		end = ktime_get_ns();
 	} else {
-		reinit_completion(&e->done);
-		writel(job->arg, e->mmio + VSLICE_EDU_REG_FACT);
-		if (vslice_engine_wait(e, watchdog)) {
-			*overran = true;
-			*err = vslice_engine_wait(e, VSLICE_ENGINE_HANG_MS);
-		}
-		*result = readl(e->mmio + VSLICE_EDU_REG_FACT);
+		end = vslice_engine_fact_wait(e, t, start, err);
 	}
 	if (*err == -ETIMEDOUT)
 		dev_err_ratelimited(&e->parent->pdev->dev,
 				    "edu did not finish a job: the engine is stuck\n");
-	return ktime_get_ns() - start;
+	return end - start;
 }
 
 /* Is @t's job @k one a stop in progress drains (submitted before it)? */
@@ -281,12 +344,12 @@ static bool vslice_engine_anticipate_locked(struct vslice_engine *e,
 }
 
 /*
- * Pick the next job, take it off its queue and make its tenant the
- * running one.  With none eligible, *@wait is how long until a queued one
- * becomes so (0: nothing queued).
+ * Pick the next job, take it off its queue and make it the running one
+ * (&vslice_engine.job).  With none eligible, *@wait is how long until a
+ * queued one becomes so (0: nothing queued).
  */
 static struct vslice_edu *vslice_engine_pick_locked(struct vslice_engine *e,
-						    int *kind, u64 *wait)
+						    u64 *wait)
 {
 	struct vslice_edu *t, *best = NULL;
 	u64 now = ktime_get_ns();
@@ -315,7 +378,11 @@ static struct vslice_edu *vslice_engine_pick_locked(struct vslice_engine *e,
 	best->jobs[bk].queued = false;
 	e->min_vruntime = max(e->min_vruntime, best->vruntime);
 	e->running = best;
-	*kind = bk;
+	e->job = best->jobs[bk];
+	e->kind = bk;
+	e->start = 0;
+	e->end = 0;
+	e->ended = false;
 	return best;
 }
 
@@ -324,9 +391,9 @@ static void vslice_engine_account_locked(struct vslice_engine *e,
 					 struct vslice_edu *t,
 					 const struct vslice_edu_job *job,
 					 enum vslice_edu_job_kind kind,
-					 u64 start, u64 ns, bool overran,
-					 int err)
+					 u64 start, u64 ns, int err)
 {
+	bool overran = ns > (u64)t->watchdog_ms * NSEC_PER_MSEC;
 	u64 end = start + ns;
 
 	lockdep_assert_held(&e->lock);
@@ -353,23 +420,31 @@ static bool vslice_engine_kicked(struct vslice_engine *e)
 	return READ_ONCE(e->kicked) || kthread_should_stop();
 }
 
+/*
+ * The engine: runs each job picked (here, or by a submitter that started
+ * a factorial on the idle engine at once), to its end, then accounts it.
+ */
 static int vslice_engine_thread(void *data)
 {
 	struct vslice_engine *e = data;
+	enum vslice_edu_job_kind kind;
 	struct vslice_edu_job job;
-	bool overran;
-	u64 start, ns, wait;
+	u64 start, ns, wait = 0;
 	struct vslice_edu *t;
-	u32 result = 0;
-	int kind, err;
+	int err;
 
 	while (!kthread_should_stop()) {
-		spin_lock(&e->lock);
+		spin_lock_irq(&e->lock);
 		e->kicked = false;
-		t = vslice_engine_pick_locked(e, &kind, &wait);
-		if (t)
-			job = t->jobs[kind];
-		spin_unlock(&e->lock);
+		t = e->running;		/* picked by a submitter */
+		if (!t)
+			t = vslice_engine_pick_locked(e, &wait);
+		if (t && e->kind == VSLICE_EDU_JOB_FACT && !e->start)
+			vslice_engine_fact_start_locked(e);
+		job = e->job;
+		kind = e->kind;
+		start = e->start;
+		spin_unlock_irq(&e->lock);
 		if (!t) {
 			/* to the nanosecond: a cap's pause is a few ms */
 			if (wait)
@@ -382,21 +457,22 @@ static int vslice_engine_thread(void *data)
 			continue;
 		}
 
-		start = ktime_get_ns();
-		trace_vslice_engine_start(vslice_engine_name(t), kind,
-					  start - job.submitted);
-		ns = vslice_engine_run(e, t, kind, &job, &result, &err,
-				       &overran);
+		if (kind == VSLICE_EDU_JOB_DMA) {
+			start = ktime_get_ns();
+			trace_vslice_engine_start(vslice_engine_name(t), kind,
+						  start - job.submitted);
+		}
+		ns = vslice_engine_run(e, t, kind, &job, start, &err);
 		trace_vslice_engine_complete(vslice_engine_name(t), kind, ns);
-		vslice_edu_complete(t, kind, job.gen, result, err);
+		if (kind == VSLICE_EDU_JOB_DMA)
+			vslice_edu_complete(t, kind, job.gen, 0, err);
 
-		spin_lock(&e->lock);
-		vslice_engine_account_locked(e, t, &job, kind, start, ns,
-					     overran, err);
+		spin_lock_irq(&e->lock);
+		vslice_engine_account_locked(e, t, &job, kind, start, ns, err);
 		e->running = NULL;
 		e->last = t;
 		e->last_end = ktime_get_ns();
-		spin_unlock(&e->lock);
+		spin_unlock_irq(&e->lock);
 		wake_up_all(&e->idle);
 	}
 	return 0;
@@ -404,16 +480,22 @@ static int vslice_engine_thread(void *data)
 
 /**
  * vslice_engine_submit_locked() - queue a tenant's job
- * @edu: tenant, its instance locked: the job is read from its registers
+ * @edu: tenant, its instance and &vslice_edu.regs_lock held: the job is
+ *	 read from its registers
  * @kind: the factorial or the DMA
+ *
+ * A factorial that finds the engine idle and would be picked next starts
+ * on the device here and now; anything else is the thread's.
  */
 void vslice_engine_submit_locked(struct vslice_edu *edu,
 				 enum vslice_edu_job_kind kind)
 {
 	struct vslice_engine *e = edu->engine;
 	struct vslice_edu_job *job = &edu->jobs[kind];
+	u64 wait;
 
 	vslice_core_assert_held(&edu->inst->core);
+	lockdep_assert_held(&edu->regs_lock);
 	spin_lock(&e->lock);
 	if (!edu->open) {
 		spin_unlock(&e->lock);
@@ -433,6 +515,10 @@ void vslice_engine_submit_locked(struct vslice_edu *edu,
 	job->cmd = edu->dma_cmd;
 	job->queued = true;
 	e->kicked = true;
+	if (kind == VSLICE_EDU_JOB_FACT && !e->running &&
+	    vslice_engine_pick_locked(e, &wait) == edu &&
+	    e->kind == VSLICE_EDU_JOB_FACT)
+		vslice_engine_fact_start_locked(e);
 	spin_unlock(&e->lock);
 	trace_vslice_engine_submit(vslice_engine_name(edu), kind,
 				   kind == VSLICE_EDU_JOB_FACT ? job->arg :
@@ -442,7 +528,7 @@ void vslice_engine_submit_locked(struct vslice_edu *edu,
 
 /**
  * vslice_engine_cancel_locked() - a reset: drop the tenant's jobs
- * @edu: tenant, its instance locked
+ * @edu: tenant, its instance and &vslice_edu.regs_lock held
  *
  * A job running now ends on the engine, but its result goes nowhere.
  */
@@ -452,6 +538,7 @@ void vslice_engine_cancel_locked(struct vslice_edu *edu)
 	unsigned int k;
 
 	vslice_core_assert_held(&edu->inst->core);
+	lockdep_assert_held(&edu->regs_lock);
 	spin_lock(&e->lock);
 	edu->gen++;
 	for (k = 0; k < VSLICE_EDU_NR_JOBS; k++)
@@ -473,21 +560,21 @@ void vslice_engine_set_open(struct vslice_edu *edu, bool open)
 	struct vslice_engine *e = edu->engine;
 	unsigned int k;
 
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	edu->open = open;
 	for (k = 0; k < VSLICE_EDU_NR_JOBS && !open; k++)
 		edu->jobs[k].queued = false;
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 	if (open)
 		return;
 
 	wait_event(e->idle, READ_ONCE(e->running) != edu);
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	if (e->owner == edu)
 		e->owner = NULL;	/* its buffer is cleared: restore next */
 	if (e->last == edu)
 		e->last = NULL;
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 }
 
 /* Has @edu a job queued or on the engine? */
@@ -497,10 +584,10 @@ static bool vslice_engine_busy(struct vslice_edu *edu)
 	int k;
 	bool busy;
 
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	k = vslice_engine_first_job(edu);
 	busy = (k >= 0 && vslice_engine_drains(edu, k)) || e->running == edu;
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 	return busy;
 }
 
@@ -524,26 +611,27 @@ void vslice_engine_set_running(struct vslice_edu *edu, bool running)
 		 * next run, or a user submitting without end would hold the
 		 * stop for ever.
 		 */
-		spin_lock(&e->lock);
+		spin_lock_irq(&e->lock);
 		edu->frozen = true;
 		edu->draining = true;
 		edu->drain_from = ktime_get_ns();
 		e->kicked = true;
-		spin_unlock(&e->lock);
+		spin_unlock_irq(&e->lock);
 		wake_up(&e->work);
 		wait_event(e->idle, !vslice_engine_busy(edu));
 	}
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	edu->draining = false;
 	edu->frozen = !running;
 	e->kicked = true;
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 	wake_up(&e->work);
 }
 
 /**
  * vslice_engine_reload_locked() - a migrated buffer replaces the tenant's
- * @edu: tenant, its instance locked, nothing of it queued or running
+ * @edu: tenant, its instance and &vslice_edu.regs_lock held, nothing of
+ *	 it queued or running
  * @buf: VSLICE_EDU_BUF_SIZE bytes
  */
 void vslice_engine_reload_locked(struct vslice_edu *edu, const u8 *buf)
@@ -551,6 +639,7 @@ void vslice_engine_reload_locked(struct vslice_edu *edu, const u8 *buf)
 	struct vslice_engine *e = edu->engine;
 
 	vslice_core_assert_held(&edu->inst->core);
+	lockdep_assert_held(&edu->regs_lock);
 	spin_lock(&e->lock);
 	memcpy(edu->buf, buf, VSLICE_EDU_BUF_SIZE);
 	if (e->owner == edu)
@@ -566,10 +655,10 @@ void vslice_engine_attach(struct vslice_edu *edu)
 {
 	struct vslice_engine *e = edu->engine;
 
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	edu->vruntime = e->min_vruntime;
 	list_add_tail(&edu->node, &e->tenants);
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 }
 
 /**
@@ -580,13 +669,13 @@ void vslice_engine_detach(struct vslice_edu *edu)
 {
 	struct vslice_engine *e = edu->engine;
 
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	list_del_init(&edu->node);
 	if (e->owner == edu)
 		e->owner = NULL;
 	if (e->last == edu)
 		e->last = NULL;
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 }
 
 /**
@@ -596,9 +685,9 @@ void vslice_engine_detach(struct vslice_edu *edu)
  */
 void vslice_engine_counts(struct vslice_edu *edu, struct vslice_edu_counts *c)
 {
-	spin_lock(&edu->engine->lock);
+	spin_lock_irq(&edu->engine->lock);
 	*c = edu->counts;
-	spin_unlock(&edu->engine->lock);
+	spin_unlock_irq(&edu->engine->lock);
 }
 
 /* Is this an edu that works?  Its ID, and the liveness register. */
@@ -784,9 +873,9 @@ static ssize_t sched_policy_store(struct device *dev,
 
 	if (p < 0)
 		return p;
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	e->policy = p;
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 	return count;
 }
 DEVICE_ATTR_RW(sched_policy);
@@ -860,9 +949,9 @@ static ssize_t vslice_engine_knob_store(struct device *dev,
 		return ret;
 	if (val < ea->min || val > ea->max)
 		return -ERANGE;
-	spin_lock(&e->lock);
+	spin_lock_irq(&e->lock);
 	WRITE_ONCE(*vslice_engine_knob(dev, attr), val);
-	spin_unlock(&e->lock);
+	spin_unlock_irq(&e->lock);
 	wake_up(&e->work);
 	return count;
 }
