@@ -22,19 +22,15 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
+
+#include "lib/vslice.h"
 
 #define TAG		"vslice-edu: "
 #define PCI_DEVICES	"/sys/bus/pci/devices"
@@ -71,12 +67,12 @@ static struct {
 	char bdf[64];
 	int uio;	/* /dev/uioN */
 	int cfg;	/* the device's config space, through sysfs */
-	volatile uint8_t *bar;
+	u8 *bar;	/* BAR0: accessed with __atomic builtins only */
 	unsigned int irqs;
 } dev = { .uio = -1, .cfg = -1 };
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
+/* Say why, and exit with status 1. */
+static __printf(1, 2) void fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -88,24 +84,24 @@ fail(const char *fmt, ...)
 	exit(1);
 }
 
-static uint32_t rd32(uint32_t off)
+static u32 rd32(u32 off)
 {
-	return *(volatile uint32_t *)(dev.bar + off);
+	return __atomic_load_n((u32 *)(dev.bar + off), __ATOMIC_ACQUIRE);
 }
 
-static void wr32(uint32_t off, uint32_t val)
+static void wr32(u32 off, u32 val)
 {
-	*(volatile uint32_t *)(dev.bar + off) = val;
+	__atomic_store_n((u32 *)(dev.bar + off), val, __ATOMIC_RELEASE);
 }
 
-static uint64_t rd64(uint32_t off)
+static u64 rd64(u32 off)
 {
-	return *(volatile uint64_t *)(dev.bar + off);
+	return __atomic_load_n((u64 *)(dev.bar + off), __ATOMIC_ACQUIRE);
 }
 
-static void wr64(uint32_t off, uint64_t val)
+static void wr64(u32 off, u64 val)
 {
-	*(volatile uint64_t *)(dev.bar + off) = val;
+	__atomic_store_n((u64 *)(dev.bar + off), val, __ATOMIC_RELEASE);
 }
 
 static unsigned long sysfs_hex(const char *dir, const char *name)
@@ -191,16 +187,16 @@ static void bind_uio(void)
 	printf(TAG "%s bound to uio_pci_generic as %s\n", dev.bdf, node);
 }
 
-static uint16_t cfg_rd16(unsigned int off)
+static u16 cfg_rd16(unsigned int off)
 {
-	uint16_t v;
+	u16 v;
 
 	if (pread(dev.cfg, &v, sizeof(v), off) != sizeof(v))
 		fail("config read at 0x%x: %s", off, strerror(errno));
 	return v;
 }
 
-static void cfg_wr16(unsigned int off, uint16_t v)
+static void cfg_wr16(unsigned int off, u16 v)
 {
 	if (pwrite(dev.cfg, &v, sizeof(v), off) != sizeof(v))
 		fail("config write at 0x%x: %s", off, strerror(errno));
@@ -235,10 +231,10 @@ static void map_device(void)
  * INTx disable bit); @why is what the interrupt status register must
  * show.  Acknowledge it on the device, then enable INTx again.
  */
-static void wait_irq(uint32_t why, const char *what)
+static void wait_irq(u32 why, const char *what)
 {
 	struct pollfd p = { .fd = dev.uio, .events = POLLIN };
-	uint32_t count, status;
+	u32 count, status;
 
 	if (poll(&p, 1, IRQ_TIMEOUT_MS) != 1)
 		fail("%s: no interrupt within %d ms (interrupt status 0x%x, PCI status 0x%x)",
@@ -263,7 +259,7 @@ static void wait_irq(uint32_t why, const char *what)
 
 static void check_registers(void)
 {
-	uint32_t id = rd32(EDU_ID);
+	u32 id = rd32(EDU_ID);
 
 	if ((id & 0xff) != 0xed)
 		fail("identification 0x%08x", id);
@@ -273,9 +269,9 @@ static void check_registers(void)
 	printf(TAG "identification 0x%08x, liveness ok\n", id);
 }
 
-static void factorial(uint32_t n, uint32_t want)
+static void factorial(u32 n, u32 want)
 {
-	uint32_t got;
+	u32 got;
 
 	wr32(EDU_STATUS, EDU_STATUS_IRQFACT);
 	wr32(EDU_FACT, n);
@@ -287,20 +283,20 @@ static void factorial(uint32_t n, uint32_t want)
 }
 
 /* Guest physical address of the page at @va, or 0. */
-static uint64_t phys_of(int pagemap, void *va)
+static u64 phys_of(int pagemap, void *va)
 {
-	uint64_t e;
+	u64 e;
 
-	if (pread(pagemap, &e, sizeof(e), (uintptr_t)va / PAGE * 8) != 8 ||
+	if (pread(pagemap, &e, sizeof(e), (unsigned long)va / PAGE * 8) != 8 ||
 	    !(e & (1ull << 63)))
 		return 0;
 	return (e & ((1ull << 55) - 1)) * PAGE;
 }
 
 /* Two locked pages of this guest that edu's DMA reaches. */
-static void dma_pages(uint8_t **va, uint64_t *pa)
+static void dma_pages(u8 **va, u64 *pa)
 {
-	uint8_t *pool = mmap(NULL, (size_t)POOL_PAGES * PAGE,
+	u8 *pool = mmap(NULL, (size_t)POOL_PAGES * PAGE,
 			     PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE |
 			     MAP_LOCKED, -1, 0);
@@ -310,7 +306,7 @@ static void dma_pages(uint8_t **va, uint64_t *pa)
 	if (pool == MAP_FAILED || pagemap < 0)
 		fail("pages for DMA: %s", strerror(errno));
 	for (i = 0; i < POOL_PAGES && n < 2; i++) {
-		uint64_t p = phys_of(pagemap, pool + (size_t)i * PAGE);
+		u64 p = phys_of(pagemap, pool + (size_t)i * PAGE);
 
 		if (p && p < EDU_DMA_REACH) {
 			va[n] = pool + (size_t)i * PAGE;
@@ -323,9 +319,9 @@ static void dma_pages(uint8_t **va, uint64_t *pa)
 		     POOL_PAGES);
 }
 
-static void dma(uint64_t src, uint64_t dst, uint64_t cmd, const char *what)
+static void dma(u64 src, u64 dst, u64 cmd, const char *what)
 {
-	uint64_t end;
+	u64 end;
 
 	wr64(EDU_DMA_SRC, src);
 	wr64(EDU_DMA_DST, dst);
@@ -340,21 +336,21 @@ static void dma(uint64_t src, uint64_t dst, uint64_t cmd, const char *what)
 
 static void dma_round_trip(void)
 {
-	uint8_t *va[2];
-	uint64_t pa[2];
+	u8 *va[2];
+	u64 pa[2];
 	unsigned int i;
 
 	dma_pages(va, pa);
 	for (i = 0; i < PAGE; i++) {
-		va[0][i] = (uint8_t)(i * 7 + 3);
+		va[0][i] = (u8)(i * 7 + 3);
 		va[1][i] = 0;
 	}
 	dma(pa[0], EDU_BUF, 0, "DMA to the device");
 	dma(EDU_BUF, pa[1], EDU_DMA_TO_RAM, "DMA from the device");
 	for (i = 0; i < PAGE; i++)
-		if (va[1][i] != (uint8_t)(i * 7 + 3))
+		if (va[1][i] != (u8)(i * 7 + 3))
 			fail("DMA round trip: byte %u is 0x%02x, not 0x%02x",
-			     i, va[1][i], (uint8_t)(i * 7 + 3));
+			     i, va[1][i], (u8)(i * 7 + 3));
 	printf(TAG "DMA round trip of %d bytes (0x%llx -> buffer -> 0x%llx) intact\n",
 	       PAGE, (unsigned long long)pa[0], (unsigned long long)pa[1]);
 }
