@@ -36,6 +36,35 @@
  * answer is fetched twice into buffers poisoned with different patterns,
  * and a byte that is neither the caller's poison nor the same both times
  * is a leak.
+ *
+ * The edu parent (QEMU's edu, sliced in time: engine.rst) is fuzzed the
+ * same way by fuzz.edu_concurrent_random_input_harms_nothing, with its
+ * own threads: random accesses to BAR0 (edu's registers, any size and
+ * offset); factorials (bounded: no job over about 25 ms of the engine)
+ * and DMA commands of every shape on the target instance T, with
+ * VFIO_DEVICE_SET_IRQS, config space writes (the MSI capability too),
+ * resets, migration (the states, the stream read, hostile streams
+ * resumed) and the scheduler's knobs racing them; DMA ranges mapped and
+ * unmapped while DMAs are queued; instances created, opened with a job
+ * running, closed and removed.  One thread alone drives a second
+ * instance, D, so that it knows how each of D's DMAs and factorials must
+ * end: a DMA that breaks edu's rules is refused at once (command bit
+ * 0x8), one from or to memory mapped all along completes and moves
+ * exactly its bytes from or to D's own buffer (which the others' DMAs
+ * must not touch), one from an IOVA never mapped fails, n! is n! mod
+ * 2^32.  Everywhere, edu's ID reads 0x010000ed and what is not a
+ * register reads all ones.  Most DMAs are refused ones: an accepted one
+ * holds the engine for 100 ms.  After the run, every thread stopped, D's
+ * buffer is still what D put there and a fresh instance does a DMA
+ * round trip and a factorial: the engine is not wedged.  The invariants
+ * are counted (the run goes on, the test fails at the end); a wrong
+ * errno, a signal or an operation stuck for a minute stops it.
+ *
+ * The edu part runs for a time rather than a number of operations: what
+ * it is after (jobs, DMAs of 100 ms, drains, closes) goes at the engine's
+ * pace, whatever the speed of the CPU that issues the operations.
+ *
+ *   VSLICE_FUZZ_EDU=S      seconds of the edu part (default EDU_SECS)
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -50,7 +79,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
+
 #include "kselftest_harness.h"
+#include "lib/edu.h"
 #include "lib/vslice.h"
 
 #define MIB		VSLICE_MIB
@@ -65,6 +97,8 @@
 #define DEFAULT_OPS	1000000
 #define BATCH		64		/* ops a thread takes at a time */
 #define CHECK_SECS	10		/* guard check period during the run */
+/* a worker's stream buffer beyond the good stream: reads, extensions */
+#define STREAM_SLACK	(320 * 1024)
 
 /* xorshift64*: small, seedable, good enough to pick test inputs */
 struct rng {
@@ -84,6 +118,14 @@ static u64 pick(struct rng *r, const u64 *set, size_t n)
 	return set[rnd(r) % n];
 }
 
+static u64 now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
 /* Sizes and positions where bugs live: zero, edges, off-by-one, huge. */
 static u64 edgy(struct rng *r, u64 limit)
 {
@@ -97,15 +139,26 @@ static u64 edgy(struct rng *r, u64 limit)
 			    rnd(r) % (limit + 2);
 }
 
-/* The kinds of operation, and what each may fail with. */
+/*
+ * The kinds of operation, and what each may fail with: a bochs-display's,
+ * then an edu's (from OP_EDU_FIRST).
+ */
 enum op_kind {
 	OP_IOCTL, OP_RW, OP_MMAP, OP_TOUCH, OP_RESET, OP_POLICY, OP_MIG,
-	OP_CHURN, OP_KINDS,
+	OP_CHURN,
+	OP_EDU_MMIO, OP_EDU_FACT, OP_EDU_DMA, OP_EDU_IRQ, OP_EDU_CFG,
+	OP_EDU_TENANT, OP_EDU_RESET, OP_EDU_MIG, OP_EDU_KNOB, OP_EDU_MAP,
+	OP_EDU_CHURN, OP_KINDS,
 };
+
+#define OP_EDU_FIRST	OP_EDU_MMIO
 
 static const char * const op_names[OP_KINDS] = {
 	"ioctl", "read/write", "mmap", "touch", "reset", "policy",
 	"migration", "create/remove",
+	"edu BAR0", "edu factorial", "edu DMA", "edu set_irqs", "edu config",
+	"edu tenant D", "edu reset", "edu migration", "edu knobs",
+	"edu DMA map", "edu churn",
 };
 
 /*
@@ -145,12 +198,37 @@ static const int ok_errno_mig[] = { EINVAL, ENODEV, ESPIPE, EBADF, ENOMSG,
  * policy's cap EUSERS, a type that does not exist ENOENT (no such file).
  */
 static const int ok_errno_churn[] = { ENOSPC, EPERM, EUSERS, ENOENT, 0 };
+/*
+ * VFIO_DEVICE_SET_IRQS: a bad header, index, action or a non-eventfd
+ * EINVAL, a closed fd EBADF, a bad pointer EFAULT, INTx's mask eventfd
+ * ENOTTY (as vfio-pci), a second unmask eventfd EBUSY (vfio's virqfd).
+ */
+static const int ok_errno_edu_irq[] = { EINVAL, EBADF, EFAULT, ENOTTY, EBUSY,
+					0 };
+/*
+ * A knob: not a number EINVAL, out of its range ERANGE, max_instances
+ * under the instances there are EBUSY, an attribute the parent lacks
+ * ENOENT.
+ */
+static const int ok_errno_edu_knob[] = { EINVAL, ERANGE, EBUSY, ENOENT, 0 };
+/*
+ * A DMA mapping (VFIO_IOMMU_MAP_DMA or IOMMU_IOAS_MAP, and the unmaps):
+ * a misaligned or empty range EINVAL, one over another EEXIST, an unmap
+ * of nothing ENOENT (iommufd; type1 unmaps nothing and says 0).
+ */
+static const int ok_errno_edu_map[] = { EINVAL, EEXIST, ENOENT, 0 };
 
 static const int * const ok_errnos[OP_KINDS] = {
 	[OP_IOCTL] = ok_errno_ioctl, [OP_RW] = ok_errno_rw,
 	[OP_MMAP] = ok_errno_mmap,
 	[OP_RESET] = ok_errno_reset, [OP_POLICY] = ok_errno_policy,
 	[OP_MIG] = ok_errno_mig, [OP_CHURN] = ok_errno_churn,
+	[OP_EDU_MMIO] = ok_errno_rw, [OP_EDU_FACT] = ok_errno_reset,
+	[OP_EDU_DMA] = ok_errno_reset, [OP_EDU_IRQ] = ok_errno_edu_irq,
+	[OP_EDU_CFG] = ok_errno_rw, [OP_EDU_TENANT] = ok_errno_reset,
+	[OP_EDU_RESET] = ok_errno_reset, [OP_EDU_MIG] = ok_errno_mig,
+	[OP_EDU_KNOB] = ok_errno_edu_knob, [OP_EDU_MAP] = ok_errno_edu_map,
+	[OP_EDU_CHURN] = ok_errno_churn,
 };
 
 /* Per thread: which kinds it draws, by weight. */
@@ -163,10 +241,127 @@ static const unsigned int role_weights[][OP_KINDS] = {
 	/* one thread doing everything (VSLICE_FUZZ_THREADS=1) */
 	{ [OP_IOCTL] = 30, [OP_RW] = 30, [OP_MMAP] = 8, [OP_TOUCH] = 8,
 	  [OP_RESET] = 1, [OP_POLICY] = 3, [OP_MIG] = 12, [OP_CHURN] = 2 },
+	/* edu: T's registers; T's jobs, interrupts, config; D */
+	{ [OP_EDU_MMIO] = 1 },
+	{ [OP_EDU_FACT] = 3, [OP_EDU_DMA] = 3, [OP_EDU_IRQ] = 3,
+	  [OP_EDU_CFG] = 2 },
+	{ [OP_EDU_TENANT] = 1 },
+	/* T's reset, migration and knobs; DMA mappings; instances */
+	{ [OP_EDU_RESET] = 1, [OP_EDU_MIG] = 8, [OP_EDU_KNOB] = 4 },
+	{ [OP_EDU_MAP] = 1 },
+	{ [OP_EDU_CHURN] = 1 },
+	/* one thread doing everything */
+	{ [OP_EDU_MMIO] = 30, [OP_EDU_FACT] = 4, [OP_EDU_DMA] = 6,
+	  [OP_EDU_IRQ] = 6, [OP_EDU_CFG] = 6, [OP_EDU_TENANT] = 20,
+	  [OP_EDU_RESET] = 1, [OP_EDU_MIG] = 4, [OP_EDU_KNOB] = 3,
+	  [OP_EDU_MAP] = 4, [OP_EDU_CHURN] = 1 },
 };
 
 #define ROLES		5
 #define ROLE_ALL	5
+#define EDU_ROLE0	6
+#define EDU_ROLES	6
+#define EDU_ROLE_ALL	12
+
+/*
+ * The edu part.  Its targets are two instances of the edu parent: T,
+ * which every edu thread races on, and D, whose registers one thread
+ * alone touches.  Each has its own IOVA space (container or IOAS), laid
+ * out alike: EDU_RAM_LEN at IOVA_STABLE, mapped all along (D: a source
+ * half, then a destination half); FLIP_LEN at IOVA_FLIP, mapped and
+ * unmapped while DMAs come and go; BORDER_LEN across edu's 256 MiB reach;
+ * HIGH_LEN mapped beyond it; nothing at IOVA_NONE; scratch mappings come
+ * and go from IOVA_SCRATCH.
+ */
+#define EDU_REACH	0x10000000ULL	/* edu's DMA has 28 address bits */
+#define IOVA_STABLE	0x100000ULL
+#define IOVA_FLIP	0x4000000ULL
+#define FLIP_LEN	0x4000
+#define IOVA_BORDER	(EDU_REACH - 0x2000)
+#define BORDER_LEN	0x4000
+#define IOVA_HIGH	0x40000000ULL
+#define HIGH_LEN	0x1000
+#define IOVA_NONE	0x8000000ULL
+#define IOVA_SCRATCH	0x2000000ULL
+#define SCRATCH_LEN	0x10000		/* a worker's memory for them */
+#define SRC_LEN		0x8000		/* D's RAM: source, then destination */
+#define POISON		0xa5
+/* edu loops n times for n!, about 3 ns a step: at most about 25 ms a job */
+#define FACT_MAX	0x800000
+#define EDU_EFDS	4		/* eventfds for SET_IRQS, replaced now and then */
+#define EDU_CHURN	2		/* the creating thread's instances */
+#define EDU_SCRATCH	8		/* a worker's scratch mappings at once */
+#define EDU_HANG_S	60		/* an operation this long is a hang */
+#define EDU_WAIT_MS	10000		/* a DMA waited for, queue included */
+#define EDU_CLOSE_MS	5000		/* a close waits for one job at most */
+#define EDU_STOP_MS	5000		/* and a stop for the tenant's own */
+#define EDU_T_DMA_MS	1000		/* T's DMAs accepted at most this often */
+#define EDU_D_DMA_MS	300		/* D's: the gap after one ends */
+#define EDU_SECS	12		/* the edu part's run (VSLICE_FUZZ_EDU) */
+#define EDU_T		0
+#define EDU_D		1
+
+struct edu_ranges {
+	u8 *flip, *border, *high;
+	int flip_mapped;		/* atomic */
+	int flip_busy;			/* atomic: someone maps or unmaps it */
+};
+
+enum edu_expect { EXPECT_DONE, EXPECT_ERROR, EXPECT_EITHER };
+
+/* D, and what its one thread knows of it. */
+struct edu_tenant {
+	int owner;			/* atomic: that thread's id + 1 */
+	/* a DMA started and not yet seen to end, and how it must end */
+	bool dma_pending;
+	enum edu_expect expect;
+	bool to_ram;
+	u64 buf_off, iova, cnt;
+	struct timespec dma_end;
+	bool fact_pending;
+	u32 n;
+	u64 dma_done, dma_failed, refused, facts;
+	bool model_lost;		/* a DMA that should have failed did */
+	u8 model[EDU_BUF_SIZE];		/* what D's buffer must hold */
+};
+
+/* The invariants: counted; the first of each is described. */
+enum edu_find {
+	FIND_ID, FIND_ONES, FIND_BITS, FIND_CFG_ID, FIND_REFUSED,
+	FIND_STARTED, FIND_DMA_END, FIND_DMA_DATA, FIND_FACT, FIND_LIVENESS,
+	FIND_RESET, FIND_ZERO_BUF, FIND_CLOSE, FIND_STOP, FIND_KINDS,
+};
+
+static const char * const find_names[FIND_KINDS] = {
+	[FIND_ID] = "the ID register reads 0x010000ed",
+	[FIND_ONES] = "what is not a register reads all ones",
+	[FIND_BITS] = "status and DMA command hold edu's bits only",
+	[FIND_CFG_ID] = "config space says 1234:11e8",
+	[FIND_REFUSED] = "a DMA breaking edu's rules ends at once, bit 0x8 set, interrupt raised",
+	[FIND_STARTED] = "a DMA that starts clears bit 0x8",
+	[FIND_DMA_END] = "a DMA ends as its IOVAs say (mapped: done, unmapped: bit 0x8)",
+	[FIND_DMA_DATA] = "a DMA moves its bytes, no others, to and from the tenant's own buffer",
+	[FIND_FACT] = "the factorial of n is n! mod 2^32",
+	[FIND_LIVENESS] = "liveness reads back inverted",
+	[FIND_RESET] = "a reset zeroes the registers",
+	[FIND_ZERO_BUF] = "a tenant that opens an instance finds its buffer zeroed",
+	[FIND_CLOSE] = "a close waits for the job running only",
+	[FIND_STOP] = "a stop drains the jobs queued when it comes, and returns",
+};
+
+struct edu_fuzz {
+	const char *bdf;
+	struct edu inst[2];		/* EDU_T, EDU_D */
+	struct edu_ranges rg[2];
+	int efd[EDU_EFDS];		/* atomic */
+	int kmsg;			/* the engine's own complaints */
+	u64 t_next_dma;			/* atomic: ns */
+	u64 mig_max_ns;			/* atomic: the longest state change */
+	struct edu_tenant d;
+	struct edu fresh;		/* the one the end checks */
+	u64 found[FIND_KINDS];		/* atomic */
+	char found_msg[FIND_KINDS][256];
+};
 
 /* One holder: an instance nobody but the test opens, with a pattern. */
 struct holder {
@@ -192,6 +387,18 @@ struct worker {
 	/* the creating thread's instances */
 	char churn[MAX_CHURN][VSLICE_UUID_LEN];
 	unsigned int nr_churn;
+	/* the operation under way (kind, since when in ns; 0: none) */
+	int op_kind;
+	u64 op_t0;
+	/* edu: instances created, scratch mappings, their memory */
+	char echurn[EDU_CHURN][VSLICE_UUID_LEN];
+	unsigned int nr_echurn;
+	struct {
+		u64 iova, len;
+		unsigned int inst;
+	} scratch[EDU_SCRATCH];
+	unsigned int nr_scratch;
+	u8 *scratch_mem, *churn_ram;
 };
 
 struct fuzz {
@@ -218,6 +425,9 @@ struct fuzz {
 	char fail_msg[512];
 	/* atomic counters: tried, succeeded, per kind; signals */
 	u64 tried[OP_KINDS], ok[OP_KINDS], sigbus, resumed;
+	int running;			/* atomic: workers not done */
+	u64 deadline;			/* ns: when the workers stop; 0: none */
+	struct edu_fuzz *edu;		/* the edu test's; f->fd is its T */
 };
 
 /* Record the first failure and stop every thread. */
@@ -620,6 +830,14 @@ static size_t hostile_stream(struct worker *w)
 	return len;
 }
 
+static size_t edu_hostile_stream(struct worker *w);
+
+/* A stream to resume from for the target, whichever its model. */
+static size_t mig_stream(struct worker *w)
+{
+	return w->f->edu ? edu_hostile_stream(w) : hostile_stream(w);
+}
+
 static void mig_close(struct worker *w)
 {
 	if (w->data_fd >= 0)
@@ -627,11 +845,16 @@ static void mig_close(struct worker *w)
 	w->data_fd = -1;
 }
 
+static void edu_mig_took(struct worker *w, u32 state, u64 ns);
+
 static int mig_set(struct worker *w, u32 state)
 {
+	u64 t0 = now_ns();
 	int fd = -1, ret;
 
 	ret = vslice_mig_set(w->f->fd, state, &fd);
+	if (w->f->edu)
+		edu_mig_took(w, state, now_ns() - t0);
 	if (ret) {
 		errno = -ret;
 		return -1;
@@ -664,7 +887,7 @@ static long mig_write_all(struct worker *w, size_t len)
 	return done;
 }
 
-static void op_mig(struct worker *w)
+static void op_mig(struct worker *w, enum op_kind kind)
 {
 	static const u32 states[] = {
 		VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_STOP,
@@ -680,7 +903,7 @@ static void op_mig(struct worker *w)
 	case 0:
 	case 1:
 		ret = mig_set(w, states[rnd(&w->r) % ARRAY_SIZE(states)]);
-		account(w, OP_MIG, ret, "setting a state");
+		account(w, kind, ret, "setting a state");
 		break;
 	case 2:
 	case 3:
@@ -691,17 +914,17 @@ static void op_mig(struct worker *w)
 			ret = rnd(&w->r) % 16 ?
 			      read(w->data_fd, w->stream, len) :
 			      pread(w->data_fd, w->stream, len, 0);
-			account(w, OP_MIG, ret, "reading the data file");
+			account(w, kind, ret, "reading the data file");
 		} else {
-			len = hostile_stream(w);
+			len = mig_stream(w);
 			ret = write(w->data_fd, w->stream,
 				    rnd(&w->r) % 2 ? len : len % 65536);
-			account(w, OP_MIG, ret, "writing the data file");
+			account(w, kind, ret, "writing the data file");
 		}
 		break;
 	case 4:
 		mig_close(w);
-		account(w, OP_MIG, 0, "");
+		account(w, kind, 0, "");
 		break;
 	case 5: {
 		/* pre-copy info, with sizes and pointers at the edges */
@@ -715,7 +938,7 @@ static void op_mig(struct worker *w)
 			goto cycle;
 		ret = ioctl(w->data_fd, rnd(&w->r) % 8 ? VFIO_MIG_GET_PRECOPY_INFO :
 			    VFIO_MIG_GET_PRECOPY_INFO + rnd(&w->r) % 4, arg);
-		account(w, OP_MIG, ret, "asking for pre-copy info");
+		account(w, kind, ret, "asking for pre-copy info");
 		break;
 	}
 	default:
@@ -724,13 +947,13 @@ cycle:
 		ret = mig_set(w, VFIO_DEVICE_STATE_RUNNING);
 		if (!ret)
 			ret = mig_set(w, VFIO_DEVICE_STATE_RESUMING);
-		account(w, OP_MIG, ret, "entering RESUMING");
+		account(w, kind, ret, "entering RESUMING");
 		if (ret || w->data_fd < 0)
 			break;
-		ret = mig_write_all(w, hostile_stream(w));
-		account(w, OP_MIG, ret, "writing a stream");
+		ret = mig_write_all(w, mig_stream(w));
+		account(w, kind, ret, "writing a stream");
 		ret = mig_set(w, VFIO_DEVICE_STATE_STOP);
-		account(w, OP_MIG, ret, "resuming from a stream");
+		account(w, kind, ret, "resuming from a stream");
 		if (!ret)
 			__atomic_add_fetch(&w->f->resumed, 1, __ATOMIC_RELAXED);
 		mig_close(w);
@@ -803,7 +1026,1477 @@ static void op_churn(struct worker *w)
 	w->nr_churn++;
 }
 
+/* ---------------------------------------------------------------- edu */
+
+/* Record a broken invariant: counted, the first of each kind told. */
+static void edu_find(struct fuzz *f, unsigned int who, enum edu_find k,
+		     const char *fmt, ...)
+{
+	struct edu_fuzz *e = f->edu;
+	va_list ap;
+	int n;
+
+	if (__atomic_fetch_add(&e->found[k], 1, __ATOMIC_RELAXED))
+		return;
+	n = snprintf(e->found_msg[k], sizeof(e->found_msg[k]), "thread %u: ",
+		     who);
+	va_start(ap, fmt);
+	vsnprintf(e->found_msg[k] + n, sizeof(e->found_msg[k]) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Where the first byte of @p other than @c is, or @n. */
+static size_t first_not(const u8 *p, size_t n, u8 c)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] == c)
+		i++;
+	return i;
+}
+
+/*
+ * One access of @size bytes at @off of an edu's BAR0 that must work (a
+ * register's size, inside BAR0); if it does not, the run stops.
+ */
+static bool edu_io(struct worker *w, int fd, u32 off, unsigned int size,
+		   u64 *val, bool write)
+{
+	ssize_t n;
+
+	n = write ? pwrite(fd, val, size, EDU_BAR0(off)) :
+		    pread(fd, val, size, EDU_BAR0(off));
+	if (n == size)
+		return true;
+	fuzz_fail(w, "%s of %u bytes at %#x of an edu's BAR0: %zd (errno %d)",
+		  write ? "write" : "read", size, off, n, errno);
+	return false;
+}
+
+static u64 edu_get(struct worker *w, int fd, u32 off, unsigned int size)
+{
+	u64 v = 0;
+
+	if (!edu_io(w, fd, off, size, &v, false))
+		return ~0ULL;
+	return v;
+}
+
+static void edu_set(struct worker *w, int fd, u32 off, unsigned int size,
+		    u64 v)
+{
+	edu_io(w, fd, off, size, &v, true);
+}
+
+/* A register write's width: 4 bytes if the value fits, now and then. */
+static unsigned int edu_width(struct worker *w, u64 v)
+{
+	return v >> 32 || rnd(&w->r) % 2 ? 8 : 4;
+}
+
+#define CFG_OFF		VSLICE_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX)
+#define CMD_ON		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)
+#define EDU_CFG_ID	0x11e81234	/* vendor and device, as read */
+
+static void edu_cfg_set(struct worker *w, int fd, u32 off, unsigned int size,
+			u32 v)
+{
+	if (pwrite(fd, &v, size, CFG_OFF + off) != size)
+		fuzz_fail(w, "config write of %u bytes at %#x: errno %d", size,
+			  off, errno);
+}
+
+/* A factorial's argument: mostly small, now and then up to FACT_MAX. */
+static u32 fact_arg(struct rng *r)
+{
+	switch (rnd(r) % 16) {
+	case 0:
+		return rnd(r) % FACT_MAX;
+	case 1:
+	case 2:
+		return rnd(r) % 65536;
+	default:
+		return rnd(r) % 40;
+	}
+}
+
+/* n! as edu computes it, in 32 bits: 0 from 34 on (2^32 divides 34!). */
+static u32 fact_of(u32 n)
+{
+	u32 v = 1;
+
+	if (n >= 34)
+		return 0;
+	while (n)
+		v *= n--;
+	return v;
+}
+
+/* Is an access of @size bytes at @pos of BAR0 one of edu's registers? */
+static bool edu_is_reg(u64 pos, size_t size)
+{
+	static const u32 regs[] = {
+		EDU_ID, EDU_LIVENESS, EDU_FACT, EDU_STATUS, EDU_IRQ_STATUS,
+		EDU_DMA_SRC, EDU_DMA_DST, EDU_DMA_COUNT, EDU_DMA_CMD,
+	};
+	unsigned int i;
+
+	if (pos < EDU_DMA_SRC ? size != 4 : size != 4 && size != 8)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(regs); i++)
+		if (pos == regs[i])
+			return true;
+	return false;
+}
+
+/* Bits of the status and DMA command registers that are not edu's. */
+static u64 edu_stray_bits(u64 pos, u64 v)
+{
+	if (pos == EDU_STATUS)
+		return v & ~(u64)(EDU_STATUS_COMPUTING | EDU_STATUS_IRQFACT);
+	if (pos == EDU_DMA_CMD)
+		return v & ~(u64)(EDU_DMA_RUN | EDU_DMA_TO_RAM | EDU_DMA_IRQ |
+				  EDU_DMA_ERROR);
+	return 0;
+}
+
+/* @n bytes read at @pos of T's BAR0: what edu's invariants say of them. */
+static void edu_check_read(struct worker *w, u64 pos, const u8 *buf, size_t n)
+{
+	u64 v = 0;
+	size_t i;
+
+	if (pos >= EDU_BAR0_SIZE)
+		return;
+	if (!edu_is_reg(pos, n)) {
+		i = first_not(buf, n, 0xff);
+		if (i < n)
+			edu_find(w->f, w->id, FIND_ONES,
+				 "%zu bytes at %#llx: byte %zu reads %#x", n,
+				 (unsigned long long)pos, i, buf[i]);
+		return;
+	}
+	memcpy(&v, buf, n);
+	if (pos == EDU_ID && v != EDU_ID_VALUE)
+		edu_find(w->f, w->id, FIND_ID, "%zu bytes read %#llx", n,
+			 (unsigned long long)v);
+	if (edu_stray_bits(pos, v))
+		edu_find(w->f, w->id, FIND_BITS, "register %#llx reads %#llx",
+			 (unsigned long long)pos, (unsigned long long)v);
+}
+
+/* Random accesses to T's BAR0: registers, their halves, anywhere, edges. */
+static void op_edu_mmio(struct worker *w)
+{
+	static const u32 offs[] = {
+		EDU_ID, EDU_LIVENESS, EDU_FACT, 0x0c, 0x1c, EDU_STATUS,
+		EDU_IRQ_STATUS, 0x28, EDU_IRQ_RAISE, EDU_IRQ_ACK, 0x7c,
+		EDU_DMA_SRC, 0x84, EDU_DMA_DST, 0x8c, EDU_DMA_COUNT, 0x94,
+		EDU_DMA_CMD, 0x9c, 0xa0, EDU_BUF, EDU_BUF + 0xffc,
+	};
+	static const size_t sizes[] = { 4, 4, 4, 8, 8, 1, 2, 3, 5, 6, 7, 16 };
+	int fd = w->f->edu->inst[EDU_T].fd;
+	bool wr = rnd(&w->r) % 2;
+	char what[80];
+	size_t len;
+	ssize_t n;
+	u64 pos, v;
+
+	switch (rnd(&w->r) % 8) {
+	case 5:
+	case 6:
+		pos = rnd(&w->r) % EDU_BAR0_SIZE;
+		if (rnd(&w->r) % 2)
+			pos &= ~3ULL;
+		break;
+	case 7:
+		pos = edgy(&w->r, EDU_BAR0_SIZE);
+		break;
+	default:
+		pos = offs[rnd(&w->r) % ARRAY_SIZE(offs)];
+		if (!(rnd(&w->r) % 6))
+			pos += 1 + rnd(&w->r) % 7;
+		break;
+	}
+	len = rnd(&w->r) % 8 ? sizes[rnd(&w->r) % ARRAY_SIZE(sizes)] :
+			       edgy(&w->r, BUF_SIZE) % (BUF_SIZE + 1);
+	if (wr) {
+		fuzz_arg(w, w->buf);
+		v = rnd(&w->r) % 4 ? rnd(&w->r) : edgy(&w->r, 4096);
+		/* a factorial holds the engine as long as its argument says */
+		if (pos == EDU_FACT && len == 4)
+			v = fact_arg(&w->r);
+		/* and an accepted DMA for 100 ms: start few */
+		if (pos == EDU_DMA_CMD && rnd(&w->r) % 16)
+			v &= ~(u64)EDU_DMA_RUN;
+		memcpy(w->buf, &v, sizeof(v));
+		n = pwrite(fd, w->buf, len, EDU_BAR0(pos));
+	} else {
+		n = pread(fd, w->buf, len, EDU_BAR0(pos));
+		if (n > 0)
+			edu_check_read(w, pos, w->buf, n);
+	}
+	snprintf(what, sizeof(what), "%s of %#zx at %#llx",
+		 wr ? "pwrite" : "pread", len, (unsigned long long)pos);
+	account(w, OP_EDU_MMIO, n, what);
+}
+
+/* T's factorials, queued and left to run; its status read. */
+static void op_edu_fact(struct worker *w)
+{
+	int fd = w->f->edu->inst[EDU_T].fd;
+	u64 v;
+
+	switch (rnd(&w->r) % 8) {
+	case 0:
+		/* an interrupt when it ends, or not */
+		edu_set(w, fd, EDU_STATUS, 4,
+			rnd(&w->r) % 2 ? EDU_STATUS_IRQFACT : 0);
+		break;
+	case 1:
+		v = edu_get(w, fd, EDU_STATUS, 4);
+		if (edu_stray_bits(EDU_STATUS, v))
+			edu_find(w->f, w->id, FIND_BITS, "status reads %#llx",
+				 (unsigned long long)v);
+		edu_get(w, fd, EDU_FACT, 4);
+		break;
+	default:
+		/* ignored while one computes */
+		edu_set(w, fd, EDU_FACT, 4, fact_arg(&w->r));
+		break;
+	}
+	account(w, OP_EDU_FACT, 0, "");
+}
+
+/* A DMA's count: none, small, up to the buffer, beyond it, anything. */
+static u64 edu_count(struct rng *r)
+{
+	switch (rnd(r) % 8) {
+	case 0:
+		return 0;
+	case 1:
+	case 2:
+	case 3:
+		return 1 + rnd(r) % 64;
+	case 4:
+	case 5:
+		return 1 + rnd(r) % EDU_BUF_SIZE;
+	case 6:
+		return EDU_BUF_SIZE + 1 + rnd(r) % EDU_BUF_SIZE;
+	default:
+		return edgy(r, EDU_BUF_SIZE);
+	}
+}
+
+/* A DMA's buffer side: in the buffer mostly, across its edges, anywhere. */
+static u64 edu_buf_addr(struct rng *r, u64 cnt)
+{
+	u64 room = cnt < EDU_BUF_SIZE ? EDU_BUF_SIZE - cnt : 0;
+
+	switch (rnd(r) % 6) {
+	case 3:
+		return EDU_BUF + room + 1 + rnd(r) % 16;
+	case 4:
+		return EDU_BUF - 1 - rnd(r) % 64;
+	case 5:
+		return edgy(r, 2 * EDU_BUF);
+	default:
+		return EDU_BUF + rnd(r) % (room + 1);
+	}
+}
+
+/* A DMA's RAM side: in and around what is mapped, across 256 MiB, wrapping. */
+static u64 edu_ram_addr(struct rng *r, u64 cnt)
+{
+	switch (rnd(r) % 11) {
+	case 0:
+	case 1:
+		return IOVA_STABLE + rnd(r) % EDU_RAM_LEN;
+	case 2:
+		return IOVA_FLIP + rnd(r) % FLIP_LEN;
+	case 3:
+		return IOVA_BORDER + rnd(r) % BORDER_LEN;
+	case 4:
+		return IOVA_HIGH + rnd(r) % HIGH_LEN;
+	case 5:
+		return IOVA_NONE + rnd(r) % 4096;
+	case 6:
+		return IOVA_SCRATCH + rnd(r) % (16 * MIB);
+	case 7:
+		return EDU_REACH - cnt - 1 + rnd(r) % 3;
+	case 8:
+		/* ends at 2^64, or one past: wraps */
+		return -(cnt + rnd(r) % 2);
+	case 9:
+		return edgy(r, EDU_REACH);
+	default:
+		return rnd(r);
+	}
+}
+
+/* Does a DMA pass the checks edu.c makes as it starts (bus master on)? */
+static bool edu_dma_starts(u64 src, u64 dst, u64 cnt, u64 cmd)
+{
+	bool to_ram = cmd & EDU_DMA_TO_RAM;
+	u64 buf = to_ram ? src : dst, ram = to_ram ? dst : src;
+
+	return cnt && cnt <= EDU_BUF_SIZE && buf >= EDU_BUF &&
+	       buf - EDU_BUF <= EDU_BUF_SIZE - cnt && ram < EDU_REACH &&
+	       cnt <= EDU_REACH - ram;
+}
+
+/*
+ * DMA commands on T, of every shape.  An accepted one holds the engine
+ * 100 ms (200 with a switch of its buffer): T's may be accepted once in
+ * EDU_T_DMA_MS; in between one of edu's rules is broken.
+ */
+static void op_edu_dma(struct worker *w)
+{
+	struct edu_fuzz *e = w->f->edu;
+	int fd = e->inst[EDU_T].fd;
+	u64 cnt = edu_count(&w->r);
+	bool to_ram = rnd(&w->r) % 2;
+	u64 buf = edu_buf_addr(&w->r, cnt), ram = edu_ram_addr(&w->r, cnt);
+	u64 cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0) |
+		  (rnd(&w->r) % 2 ? EDU_DMA_IRQ : 0);
+	unsigned int rule = rnd(&w->r) % 3;
+	u64 now = now_ns(), v;
+
+	if (!(rnd(&w->r) % 8))
+		cmd |= rnd(&w->r) & ~0xfULL;
+	if (!(rnd(&w->r) % 16))
+		cmd &= ~(u64)EDU_DMA_RUN;
+	if ((cmd & EDU_DMA_RUN) &&
+	    edu_dma_starts(to_ram ? buf : ram, to_ram ? ram : buf, cnt, cmd)) {
+		if (now < __atomic_load_n(&e->t_next_dma, __ATOMIC_RELAXED)) {
+			if (!rule)
+				cnt += 2 * EDU_BUF_SIZE;
+			else if (rule == 1)
+				buf += EDU_BUF_SIZE;
+			else
+				ram |= EDU_REACH;
+		} else {
+			__atomic_store_n(&e->t_next_dma,
+					 now + EDU_T_DMA_MS * 1000000ULL,
+					 __ATOMIC_RELAXED);
+		}
+	}
+	v = to_ram ? buf : ram;
+	edu_set(w, fd, EDU_DMA_SRC, edu_width(w, v), v);
+	v = to_ram ? ram : buf;
+	edu_set(w, fd, EDU_DMA_DST, edu_width(w, v), v);
+	edu_set(w, fd, EDU_DMA_COUNT, edu_width(w, cnt), cnt);
+	edu_set(w, fd, EDU_DMA_CMD, edu_width(w, cmd), cmd);
+	if (!(rnd(&w->r) % 4)) {
+		v = edu_get(w, fd, EDU_IRQ_STATUS, 4);
+		edu_set(w, fd, EDU_IRQ_ACK, 4, rnd(&w->r) % 2 ? v : rnd(&w->r));
+	}
+	account(w, OP_EDU_DMA, 0, "");
+}
+
+/* An fd for SET_IRQS: an eventfd of ours, -1, not an eventfd, closed. */
+static s32 edu_irq_fd(struct worker *w)
+{
+	struct edu_fuzz *e = w->f->edu;
+
+	switch (rnd(&w->r) % 10) {
+	case 0:
+		return -1;
+	case 1:
+		return e->inst[EDU_T].fd;
+	case 2:
+		return 1000 + rnd(&w->r) % 24;
+	case 3:
+		return edgy(&w->r, 64);
+	default:
+		return __atomic_load_n(&e->efd[rnd(&w->r) % EDU_EFDS],
+				       __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * VFIO_DEVICE_SET_IRQS on T: INTx, MSI and the rest, every action and
+ * data type, counts and starts at the edges, eventfds good, closed and
+ * wrong; the eventfds are replaced now and then, installed or not.
+ */
+static void op_edu_irq(struct worker *w)
+{
+	static const u32 indexes[] = {
+		VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX,
+		VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX,
+		VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX,
+		VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_ERR_IRQ_INDEX,
+		VFIO_PCI_REQ_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX,
+		VFIO_PCI_NUM_IRQS,
+	};
+	static const u32 actions[] = {
+		VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_TRIGGER,
+		VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_UNMASK,
+		VFIO_IRQ_SET_ACTION_UNMASK,
+	};
+	static const u32 types[] = {
+		VFIO_IRQ_SET_DATA_NONE, VFIO_IRQ_SET_DATA_EVENTFD,
+		VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_BOOL,
+	};
+	struct edu_fuzz *e = w->f->edu;
+	struct {
+		struct vfio_irq_set hdr;
+		s32 fds[4];
+	} set;
+	u8 *bools = (u8 *)set.fds;
+	void *arg = &set;
+	unsigned int i, per;
+	char what[96];
+	long ret;
+	int old;
+	u64 v;
+
+	memset(&set, 0, sizeof(set));
+	set.hdr.index = indexes[rnd(&w->r) % ARRAY_SIZE(indexes)];
+	set.hdr.flags = actions[rnd(&w->r) % ARRAY_SIZE(actions)] |
+			types[rnd(&w->r) % ARRAY_SIZE(types)];
+	if (!(rnd(&w->r) % 16))
+		set.hdr.flags = rnd(&w->r) % 2 ? (u32)rnd(&w->r) :
+				set.hdr.flags | 1u << (rnd(&w->r) % 32);
+	set.hdr.start = rnd(&w->r) % 8 ? 0 : edgy(&w->r, 2);
+	set.hdr.count = rnd(&w->r) % 4 ? 1 : edgy(&w->r, 2);
+	for (i = 0; i < ARRAY_SIZE(set.fds); i++)
+		set.fds[i] = edu_irq_fd(w);
+	if (set.hdr.flags & VFIO_IRQ_SET_DATA_BOOL)
+		for (i = 0; i < sizeof(set.fds); i++)
+			bools[i] = rnd(&w->r) % 3 ? 1 : 0;
+	per = set.hdr.flags & VFIO_IRQ_SET_DATA_EVENTFD ? 4 :
+	      set.hdr.flags & VFIO_IRQ_SET_DATA_BOOL ? 1 : 0;
+	set.hdr.argsz = sizeof(set.hdr) +
+			(set.hdr.count <= 4 ? set.hdr.count * per : 0);
+	if (!(rnd(&w->r) % 8))
+		set.hdr.argsz = edgy(&w->r, sizeof(set));
+	if (!(rnd(&w->r) % 32))
+		arg = (void *)(uintptr_t)(rnd(&w->r) % 2 ? 8 : rnd(&w->r));
+	ret = ioctl(e->inst[EDU_T].fd, VFIO_DEVICE_SET_IRQS, arg);
+	snprintf(what, sizeof(what),
+		 "argsz %u index %u flags %#x start %u count %u fd %d",
+		 set.hdr.argsz, set.hdr.index, set.hdr.flags, set.hdr.start,
+		 set.hdr.count, set.fds[0]);
+	account(w, OP_EDU_IRQ, ret, what);
+
+	i = rnd(&w->r) % EDU_EFDS;
+	switch (rnd(&w->r) % 32) {
+	case 0:
+		old = __atomic_exchange_n(&e->efd[i],
+					  eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+					  __ATOMIC_RELAXED);
+		if (old >= 0)
+			close(old);
+		break;
+	case 1:
+	case 2:
+	case 3:
+		/* what fired */
+		if (read(__atomic_load_n(&e->efd[i], __ATOMIC_RELAXED), &v,
+			 sizeof(v)) != sizeof(v))
+			v = 0;
+		break;
+	}
+}
+
+/* T's config space: the MSI capability, the command register, all of it. */
+static void op_edu_cfg(struct worker *w)
+{
+	static const size_t sizes[] = { 1, 2, 4, 4, 4, 2, 3, 8 };
+	int fd = w->f->edu->inst[EDU_T].fd;
+	bool wr = rnd(&w->r) % 3;
+	char what[80];
+	size_t len;
+	ssize_t n;
+	u64 pos, v;
+	u32 id;
+
+	switch (rnd(&w->r) % 8) {
+	case 3:
+		pos = PCI_COMMAND;
+		break;
+	case 4:
+		pos = rnd(&w->r) % 0x40;
+		break;
+	case 5:
+		pos = 0x50 + rnd(&w->r) % (CFG_SIZE - 0x50);
+		break;
+	case 6:
+		pos = edgy(&w->r, CFG_SIZE);
+		break;
+	default:
+		pos = EDU_MSI_POS + rnd(&w->r) % 16;
+		break;
+	}
+	len = rnd(&w->r) % 16 ? sizes[rnd(&w->r) % ARRAY_SIZE(sizes)] :
+				edgy(&w->r, CFG_SIZE) % (BUF_SIZE + 1);
+	if (wr) {
+		fuzz_arg(w, w->buf);
+		v = rnd(&w->r);
+		/* T's DMAs need bus mastering: often back on */
+		if (pos == PCI_COMMAND && rnd(&w->r) % 2)
+			v = CMD_ON;
+		memcpy(w->buf, &v, sizeof(v));
+		n = pwrite(fd, w->buf, len, CFG_OFF + pos);
+	} else {
+		n = pread(fd, w->buf, len, CFG_OFF + pos);
+		memcpy(&id, w->buf, sizeof(id));
+		if (!pos && n >= 4 && id != EDU_CFG_ID)
+			edu_find(w->f, w->id, FIND_CFG_ID, "reads %#x", id);
+	}
+	snprintf(what, sizeof(what), "%s of %#zx at config %#llx",
+		 wr ? "pwrite" : "pread", len, (unsigned long long)pos);
+	account(w, OP_EDU_CFG, n, what);
+}
+
+static void op_edu_reset(struct worker *w)
+{
+	account(w, OP_EDU_RESET,
+		ioctl(w->f->edu->inst[EDU_T].fd, VFIO_DEVICE_RESET), "");
+}
+
+/* ----------------------------------------------- edu: D, one thread's */
+
+/* Our bytes behind D's IOVAs [@iova, @iova + @cnt), if one range has all. */
+static const u8 *edu_d_bytes(struct edu_fuzz *e, u64 iova, u64 cnt)
+{
+	const struct {
+		u64 iova, len;
+		const u8 *p;
+	} r[] = {
+		{ IOVA_STABLE, EDU_RAM_LEN, e->inst[EDU_D].ram },
+		{ IOVA_FLIP, FLIP_LEN, e->rg[EDU_D].flip },
+		{ IOVA_BORDER, BORDER_LEN, e->rg[EDU_D].border },
+		{ IOVA_HIGH, HIGH_LEN, e->rg[EDU_D].high },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(r); i++)
+		if (iova >= r[i].iova && iova - r[i].iova < r[i].len &&
+		    cnt <= r[i].len - (iova - r[i].iova))
+			return r[i].p + (iova - r[i].iova);
+	return NULL;
+}
+
+/*
+ * Where a DMA of @cnt bytes to D's RAM at @iova lands, if inside the
+ * destination half with 16 bytes to spare each side (poisoned first, so
+ * that a byte too many shows); else NULL.
+ */
+static u8 *edu_d_dst(struct edu_fuzz *e, u64 iova, u64 cnt)
+{
+	u64 lo = IOVA_STABLE + SRC_LEN + 16;
+
+	if (iova < lo || iova - lo > EDU_RAM_LEN - SRC_LEN - 32 ||
+	    cnt > EDU_RAM_LEN - SRC_LEN - 32 - (iova - lo))
+		return NULL;
+	return e->inst[EDU_D].ram + (iova - IOVA_STABLE);
+}
+
+/* D's DMA has ended with command @cmd: as it had to?  Its bytes? */
+static void edu_d_ended(struct worker *w, struct edu_tenant *d, u64 cmd)
+{
+	static const char * const expect[] = { "done", "bit 0x8", "either" };
+	struct edu_fuzz *e = w->f->edu;
+	bool err = cmd & EDU_DMA_ERROR;
+	bool in_buf = d->buf_off <= EDU_BUF_SIZE &&
+		      d->cnt <= EDU_BUF_SIZE - d->buf_off;
+	const u8 *src;
+	size_t at;
+	u8 *p;
+
+	d->dma_pending = false;
+	clock_gettime(CLOCK_MONOTONIC, &d->dma_end);
+	if (edu_stray_bits(EDU_DMA_CMD, cmd))
+		edu_find(w->f, w->id, FIND_BITS, "D's DMA command reads %#llx",
+			 (unsigned long long)cmd);
+	if (err ? d->expect == EXPECT_DONE : d->expect == EXPECT_ERROR)
+		edu_find(w->f, w->id, FIND_DMA_END,
+			 "%s, %llu bytes, buffer +%#llx, IOVA %#llx: command %#llx, expected %s",
+			 d->to_ram ? "buffer to RAM" : "RAM to buffer",
+			 (unsigned long long)d->cnt,
+			 (unsigned long long)d->buf_off,
+			 (unsigned long long)d->iova,
+			 (unsigned long long)cmd, expect[d->expect]);
+	p = d->to_ram ? edu_d_dst(e, d->iova, d->cnt) : NULL;
+	if (err) {
+		d->dma_failed++;
+		/* all or nothing */
+		at = p ? first_not(p, d->cnt, POISON) : 0;
+		if (p && at < d->cnt)
+			edu_find(w->f, w->id, FIND_DMA_DATA,
+				 "a failed DMA of %llu bytes to RAM wrote its byte %zu",
+				 (unsigned long long)d->cnt, at);
+		return;
+	}
+	d->dma_done++;
+	if (!d->to_ram) {
+		src = edu_d_bytes(e, d->iova, d->cnt);
+		if (src && in_buf)
+			memcpy(d->model + d->buf_off, src, d->cnt);
+		else
+			d->model_lost = true;
+		return;
+	}
+	if (!p || !in_buf)
+		return;
+	for (at = 0; at < d->cnt && p[at] == d->model[d->buf_off + at]; at++)
+		;
+	if (at < d->cnt && !d->model_lost)
+		edu_find(w->f, w->id, FIND_DMA_DATA,
+			 "buffer +%#llx to RAM, %llu bytes: byte %zu is %#x, D put %#x there",
+			 (unsigned long long)d->buf_off,
+			 (unsigned long long)d->cnt, at, p[at],
+			 d->model[d->buf_off + at]);
+	if (first_not(p - 16, 16, POISON) < 16 ||
+	    first_not(p + d->cnt, 16, POISON) < 16)
+		edu_find(w->f, w->id, FIND_DMA_DATA,
+			 "a DMA of %llu bytes to RAM wrote beside them",
+			 (unsigned long long)d->cnt);
+}
+
+/* Has D's DMA or factorial ended?  Then how. */
+static void edu_d_poll(struct worker *w, struct edu_tenant *d)
+{
+	int fd = w->f->edu->inst[EDU_D].fd;
+	u64 v;
+
+	if (d->dma_pending) {
+		v = edu_get(w, fd, EDU_DMA_CMD, 8);
+		if (!(v & EDU_DMA_RUN))
+			edu_d_ended(w, d, v);
+	}
+	if (!d->fact_pending)
+		return;
+	v = edu_get(w, fd, EDU_STATUS, 4);
+	if (v & EDU_STATUS_COMPUTING)
+		return;
+	d->fact_pending = false;
+	d->facts++;
+	v = edu_get(w, fd, EDU_FACT, 4);
+	if (v != fact_of(d->n))
+		edu_find(w->f, w->id, FIND_FACT, "%u! reads %#llx, not %#x",
+			 d->n, (unsigned long long)v, fact_of(d->n));
+}
+
+/*
+ * Start a DMA of D's, its registers written in random widths; returns
+ * the command register read right after.
+ */
+static u64 edu_d_start(struct worker *w, struct edu_tenant *d, u64 src,
+		       u64 dst, u64 cnt, u64 cmd, enum edu_expect expect)
+{
+	struct edu_fuzz *e = w->f->edu;
+	int fd = e->inst[EDU_D].fd;
+	u8 *p;
+
+	d->to_ram = cmd & EDU_DMA_TO_RAM;
+	d->iova = d->to_ram ? dst : src;
+	d->buf_off = (d->to_ram ? src : dst) - EDU_BUF;
+	d->cnt = cnt;
+	d->expect = expect;
+	p = d->to_ram ? edu_d_dst(e, dst, cnt) : NULL;
+	if (p)
+		memset(p - 16, POISON, cnt + 32);
+	edu_set(w, fd, EDU_DMA_SRC, edu_width(w, src), src);
+	edu_set(w, fd, EDU_DMA_DST, edu_width(w, dst), dst);
+	edu_set(w, fd, EDU_DMA_COUNT, edu_width(w, cnt), cnt);
+	edu_set(w, fd, EDU_DMA_CMD, edu_width(w, cmd), cmd);
+	return edu_get(w, fd, EDU_DMA_CMD, 8);
+}
+
+/*
+ * A DMA of D's that breaks one of edu's rules: more than 4 KiB, the
+ * buffer side outside the buffer, the RAM side beyond 256 MiB (mapped
+ * there or not, wrapping past 2^64), bus mastering off.  It must end at
+ * once with bit 0x8 and its interrupt if asked; a count of 0 ends at once
+ * without.
+ */
+static void edu_d_refused(struct worker *w, struct edu_tenant *d)
+{
+	struct edu_fuzz *e = w->f->edu;
+	int fd = e->inst[EDU_D].fd;
+	bool to_ram = rnd(&w->r) % 2, zero = !(rnd(&w->r) % 16);
+	unsigned int rule = rnd(&w->r) % 9;
+	u64 cnt = 1 + rnd(&w->r) % 64, buf, ram, cmd, got, irq;
+	const char *why;
+
+	buf = EDU_BUF + rnd(&w->r) % (EDU_BUF_SIZE - cnt + 1);
+	ram = to_ram ? IOVA_STABLE + SRC_LEN + 16 +
+		       rnd(&w->r) % (EDU_RAM_LEN - SRC_LEN - 32 - cnt + 1) :
+		       IOVA_STABLE + rnd(&w->r) % (SRC_LEN - cnt + 1);
+	switch (zero ? 9 : rule) {
+	case 0:
+		cnt = EDU_BUF_SIZE + 1 + rnd(&w->r) % EDU_BUF_SIZE;
+		why = "more than 4 KiB";
+		break;
+	case 1:
+		cnt = rnd(&w->r) % 2 ? ~0ULL - rnd(&w->r) % 16 :
+				       (u64)EDU_BUF_SIZE << (1 + rnd(&w->r) % 40);
+		why = "a huge count";
+		break;
+	case 2:
+		buf = EDU_BUF - 1 - rnd(&w->r) % EDU_BUF;
+		why = "the buffer side below the buffer";
+		break;
+	case 3:
+		buf = EDU_BUF + EDU_BUF_SIZE - cnt + 1 + rnd(&w->r) % (cnt + 64);
+		why = "the buffer side past its end";
+		break;
+	case 4:
+		buf = ~0ULL - rnd(&w->r) % cnt;
+		why = "the buffer side wrapping past 2^64";
+		break;
+	case 5:
+		ram = EDU_REACH - cnt + 1 + rnd(&w->r) % (cnt + 64);
+		why = "the RAM side across 256 MiB (mapped)";
+		break;
+	case 6:
+		ram = IOVA_HIGH + rnd(&w->r) % (HIGH_LEN - cnt + 1);
+		why = "the RAM side above 256 MiB (mapped)";
+		break;
+	case 7:
+		ram = -(1 + rnd(&w->r) % cnt);
+		why = "the RAM side wrapping past 2^64";
+		break;
+	case 8:
+		edu_cfg_set(w, fd, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+		why = "bus mastering off";
+		break;
+	default:
+		cnt = 0;
+		why = "a count of 0";
+		break;
+	}
+	cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0) |
+	      (rnd(&w->r) % 2 ? EDU_DMA_IRQ : 0);
+	if (!(rnd(&w->r) % 4))
+		cmd |= rnd(&w->r) & ~0xfULL;
+	irq = edu_get(w, fd, EDU_IRQ_STATUS, 4);
+	if (irq)
+		edu_set(w, fd, EDU_IRQ_ACK, 4, irq);
+	got = edu_d_start(w, d, to_ram ? buf : ram, to_ram ? ram : buf, cnt,
+			  cmd, EXPECT_ERROR);
+	if (rule == 8 && !zero)
+		edu_cfg_set(w, fd, PCI_COMMAND, 2, CMD_ON);
+	irq = edu_get(w, fd, EDU_IRQ_STATUS, 4);
+	if (edu_stray_bits(EDU_DMA_CMD, got))
+		edu_find(w->f, w->id, FIND_BITS, "D's DMA command reads %#llx",
+			 (unsigned long long)got);
+	if (!(got & EDU_DMA_RUN) && (zero || (got & EDU_DMA_ERROR))) {
+		d->refused++;
+		if (zero && (got & EDU_DMA_ERROR))
+			edu_find(w->f, w->id, FIND_REFUSED,
+				 "%s: command reads %#llx",
+				 why, (unsigned long long)got);
+		else if ((cmd & EDU_DMA_IRQ) && !(irq & EDU_IRQ_DMA))
+			edu_find(w->f, w->id, FIND_REFUSED,
+				 "%s, with bit 0x4: interrupt status %#llx",
+				 why, (unsigned long long)irq);
+		return;
+	}
+	edu_find(w->f, w->id, FIND_REFUSED,
+		 "%s (%#llx to %#llx, %#llx bytes, command %#llx): command reads %#llx",
+		 why, (unsigned long long)(to_ram ? buf : ram),
+		 (unsigned long long)(to_ram ? ram : buf),
+		 (unsigned long long)cnt, (unsigned long long)cmd,
+		 (unsigned long long)got);
+	/* on the engine after all: it must still move nothing */
+	if (got & EDU_DMA_RUN)
+		d->dma_pending = true;
+	else
+		edu_d_ended(w, d, got);
+}
+
+/*
+ * A DMA of D's that edu takes: from (or, for a third, to) its RAM mapped
+ * all along, which must complete; from the range the map thread maps and
+ * unmaps, which may go either way; from an IOVA not mapped (or not all
+ * of it), which must fail on the engine.  No more than one at a time,
+ * and a gap after each.
+ */
+static void edu_d_dma(struct worker *w, struct edu_tenant *d)
+{
+	u64 cnt = rnd(&w->r) % 4 ? 1 + rnd(&w->r) % 256 :
+				   1 + rnd(&w->r) % EDU_BUF_SIZE;
+	u64 buf = EDU_BUF + rnd(&w->r) % (EDU_BUF_SIZE - cnt + 1), ram, cmd;
+	enum edu_expect expect = EXPECT_DONE;
+	bool to_ram = !(rnd(&w->r) % 3);
+	u64 got;
+
+	if (to_ram) {
+		ram = IOVA_STABLE + SRC_LEN + 16 +
+		      rnd(&w->r) % (EDU_RAM_LEN - SRC_LEN - 32 - cnt + 1);
+	} else {
+		switch (rnd(&w->r) % 8) {
+		case 4:
+		case 5:
+			ram = IOVA_FLIP + rnd(&w->r) % (FLIP_LEN - cnt + 1);
+			expect = EXPECT_EITHER;
+			break;
+		case 6:
+			ram = IOVA_BORDER +
+			      rnd(&w->r) % (EDU_REACH - IOVA_BORDER - cnt + 1);
+			break;
+		case 7:
+			ram = rnd(&w->r) % 2 ? IOVA_NONE + rnd(&w->r) % 4096 :
+			      IOVA_STABLE + EDU_RAM_LEN - rnd(&w->r) % cnt;
+			expect = EXPECT_ERROR;
+			break;
+		default:
+			ram = IOVA_STABLE + rnd(&w->r) % (SRC_LEN - cnt + 1);
+			break;
+		}
+	}
+	cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0) |
+	      (rnd(&w->r) % 4 ? 0 : EDU_DMA_IRQ);
+	got = edu_d_start(w, d, to_ram ? buf : ram, to_ram ? ram : buf, cnt,
+			  cmd, expect);
+	if (!(got & EDU_DMA_RUN)) {
+		/* over already: a refusal (the engine's, or one too early) */
+		edu_d_ended(w, d, got);
+		return;
+	}
+	if (got & EDU_DMA_ERROR)
+		edu_find(w->f, w->id, FIND_STARTED,
+			 "a DMA on its way reads command %#llx",
+			 (unsigned long long)got);
+	d->dma_pending = true;
+}
+
+/* A reset of D, nothing of it running: every register back to 0. */
+static void edu_d_reset(struct worker *w)
+{
+	static const u32 regs[] = {
+		EDU_LIVENESS, EDU_FACT, EDU_STATUS, EDU_IRQ_STATUS,
+		EDU_DMA_SRC, EDU_DMA_DST, EDU_DMA_COUNT, EDU_DMA_CMD,
+	};
+	int fd = w->f->edu->inst[EDU_D].fd;
+	unsigned int i;
+	u64 v;
+
+	if (ioctl(fd, VFIO_DEVICE_RESET)) {
+		fuzz_fail(w, "resetting D: errno %d", errno);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(regs); i++) {
+		v = edu_get(w, fd, regs[i], regs[i] < EDU_DMA_SRC ? 4 : 8);
+		if (v) {
+			edu_find(w->f, w->id, FIND_RESET,
+				 "register %#x reads %#llx after a reset",
+				 regs[i], (unsigned long long)v);
+			break;
+		}
+	}
+	/* a reset turns bus mastering off */
+	edu_cfg_set(w, fd, PCI_COMMAND, 2, CMD_ON);
+}
+
+static void op_edu_tenant(struct worker *w)
+{
+	struct edu_fuzz *e = w->f->edu;
+	struct edu_tenant *d = &e->d;
+	int fd = e->inst[EDU_D].fd, owner = 0;
+	u32 x;
+	u64 v;
+
+	/* D's registers are one thread's: the first that comes */
+	if (!__atomic_compare_exchange_n(&d->owner, &owner, w->id + 1, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+	    owner != (int)w->id + 1) {
+		account(w, OP_EDU_TENANT, 0, "");
+		return;
+	}
+	edu_d_poll(w, d);
+	/* both of D's jobs on their way: wait a little, do not spin */
+	if (d->dma_pending && d->fact_pending)
+		usleep(100);
+	switch (rnd(&w->r) % 16) {
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+		if (!d->dma_pending)
+			edu_d_refused(w, d);
+		break;
+	case 6:
+		if (!d->dma_pending && edu_ms_since(&d->dma_end) >= EDU_D_DMA_MS)
+			edu_d_dma(w, d);
+		break;
+	case 7:
+	case 8:
+	case 9:
+		if (d->fact_pending)
+			break;
+		d->n = fact_arg(&w->r);
+		edu_set(w, fd, EDU_FACT, 4, d->n);
+		d->fact_pending = true;
+		break;
+	case 10:
+	case 11:
+		x = rnd(&w->r);
+		edu_set(w, fd, EDU_LIVENESS, 4, x);
+		v = edu_get(w, fd, EDU_LIVENESS, 4);
+		if (v != (u32)~x)
+			edu_find(w->f, w->id, FIND_LIVENESS,
+				 "wrote %#x, read %#llx", x,
+				 (unsigned long long)v);
+		break;
+	case 12:
+		v = edu_get(w, fd, EDU_ID, 4);
+		if (v != EDU_ID_VALUE)
+			edu_find(w->f, w->id, FIND_ID, "D's reads %#llx",
+				 (unsigned long long)v);
+		break;
+	case 13:
+	case 14:
+		/* raised by hand, acknowledged (with what a job raised) */
+		edu_set(w, fd, EDU_IRQ_RAISE, 4, rnd(&w->r));
+		v = edu_get(w, fd, EDU_IRQ_STATUS, 4);
+		edu_set(w, fd, EDU_IRQ_ACK, 4, v);
+		break;
+	default:
+		if (!d->dma_pending && !d->fact_pending)
+			edu_d_reset(w);
+		break;
+	}
+	account(w, OP_EDU_TENANT, 0, "");
+}
+
+/* ---------------------------------------- edu: mappings, instances */
+
+/* Fresh memory of a worker's, made at first use; NULL (run stopped) if none. */
+static u8 *edu_mem(struct worker *w, u8 **p, size_t len)
+{
+	if (*p)
+		return *p;
+	*p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (*p != MAP_FAILED)
+		return *p;
+	*p = NULL;
+	fuzz_fail(w, "no memory: errno %d", errno);
+	return NULL;
+}
+
+/*
+ * DMA mappings of T's and D's: the flip range unmapped and mapped again
+ * (DMAs from it queued or running meanwhile), scratch ranges mapped and
+ * unmapped (below and above 256 MiB, over others: EEXIST), and
+ * ill-formed ones.
+ */
+static void op_edu_map(struct worker *w)
+{
+	struct edu_fuzz *e = w->f->edu;
+	unsigned int i = rnd(&w->r) % 2, k;
+	struct edu *inst = &e->inst[i];
+	struct edu_ranges *rg = &e->rg[i];
+	u8 *mem = edu_mem(w, &w->scratch_mem, SCRATCH_LEN);
+	bool mapped;
+	u64 iova, len;
+	int ret;
+
+	if (!mem)
+		return;
+	switch (rnd(&w->r) % 8) {
+	case 5:
+	case 6:
+		if (w->nr_scratch == EDU_SCRATCH ||
+		    (w->nr_scratch && rnd(&w->r) % 2)) {
+			k = rnd(&w->r) % w->nr_scratch;
+			ret = vslice_unmap_dma(&e->inst[w->scratch[k].inst].dev,
+					       w->scratch[k].len,
+					       w->scratch[k].iova);
+			if (ret)
+				fuzz_fail(w, "unmapping %#llx+%#llx: %d",
+					  (unsigned long long)w->scratch[k].iova,
+					  (unsigned long long)w->scratch[k].len,
+					  ret);
+			w->scratch[k] = w->scratch[--w->nr_scratch];
+			account(w, OP_EDU_MAP, 0, "");
+			return;
+		}
+		len = (1 + rnd(&w->r) % 4) * 4096;
+		iova = rnd(&w->r) % 4 ? IOVA_SCRATCH + rnd(&w->r) % 4096 * 4096 :
+		       EDU_REACH - 0x4000 + rnd(&w->r) % 64 * 4096;
+		ret = vslice_map_dma(&inst->dev,
+				     mem + rnd(&w->r) % (SCRATCH_LEN / 4096 - 3) * 4096,
+				     len, iova);
+		errno = -ret;
+		account(w, OP_EDU_MAP, ret ? -1 : 0, "mapping scratch");
+		if (ret)
+			return;
+		w->scratch[w->nr_scratch].iova = iova;
+		w->scratch[w->nr_scratch].len = len;
+		w->scratch[w->nr_scratch++].inst = i;
+		return;
+	case 7:
+		switch (rnd(&w->r) % 4) {
+		case 0:
+			ret = vslice_map_dma(&inst->dev, mem, 4096, IOVA_SCRATCH +
+					     1 + rnd(&w->r) % 4095);
+			break;
+		case 1:
+			ret = vslice_map_dma(&inst->dev, mem,
+					     rnd(&w->r) % 2 ? 0 :
+					     1 + rnd(&w->r) % 4095, IOVA_SCRATCH);
+			break;
+		case 2:
+			ret = vslice_unmap_dma(&inst->dev, 4096, 0x30000000 +
+					       rnd(&w->r) % 16 * 4096);
+			break;
+		default:
+			ret = vslice_map_dma(&inst->dev, mem, 4096, IOVA_STABLE +
+					     rnd(&w->r) % 16 * 4096);
+			break;
+		}
+		errno = -ret;
+		account(w, OP_EDU_MAP, ret ? -1 : 0, "an ill-formed mapping");
+		return;
+	default:
+		/* the flip range: someone else's turn if busy */
+		if (__atomic_exchange_n(&rg->flip_busy, 1, __ATOMIC_ACQUIRE)) {
+			account(w, OP_EDU_MAP, 0, "");
+			return;
+		}
+		mapped = __atomic_load_n(&rg->flip_mapped, __ATOMIC_RELAXED);
+		ret = mapped ? vslice_unmap_dma(&inst->dev, FLIP_LEN, IOVA_FLIP) :
+			       vslice_map_dma(&inst->dev, rg->flip, FLIP_LEN,
+					      IOVA_FLIP);
+		if (!ret)
+			__atomic_store_n(&rg->flip_mapped, !mapped,
+					 __ATOMIC_RELAXED);
+		__atomic_store_n(&rg->flip_busy, 0, __ATOMIC_RELEASE);
+		if (ret)
+			fuzz_fail(w, "%smapping %c's flip range: %d",
+				  mapped ? "un" : "", i ? 'D' : 'T', ret);
+		account(w, OP_EDU_MAP, 0, "");
+		return;
+	}
+}
+
+/* Poll a DMA of @fd's until it ends; false after EDU_WAIT_MS or a stop. */
+static bool edu_wait_dma(struct worker *w, int fd, u64 *cmd)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		*cmd = edu_get(w, fd, EDU_DMA_CMD, 8);
+		if (!(*cmd & EDU_DMA_RUN))
+			return true;
+		if (edu_ms_since(&t0) > EDU_WAIT_MS ||
+		    __atomic_load_n(&w->f->stop, __ATOMIC_RELAXED))
+			return false;
+		usleep(1000);
+	}
+}
+
+#define CHURN_RAM	0x4000
+
+/* Start a DMA of @fd's: @cnt bytes of RAM at IOVA_STABLE to its buffer. */
+static void edu_churn_dma(struct worker *w, int fd, u64 cnt, bool to_ram)
+{
+	edu_set(w, fd, EDU_DMA_SRC, 8, to_ram ? EDU_BUF : IOVA_STABLE);
+	edu_set(w, fd, EDU_DMA_DST, 8, to_ram ? IOVA_STABLE : EDU_BUF);
+	edu_set(w, fd, EDU_DMA_COUNT, 8, cnt);
+	edu_set(w, fd, EDU_DMA_CMD, 8,
+		EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0));
+}
+
+/*
+ * A user of instance @uuid: opens it, maybe reads its buffer back (it
+ * must be zeros: fresh, or cleared by the last close), leaves a job
+ * queued or running, maybe unmaps its RAM under it, and closes it, which
+ * waits for that job only.
+ */
+static void edu_churn_use(struct worker *w, const char *uuid)
+{
+	u8 *ram = edu_mem(w, &w->churn_ram, CHURN_RAM);
+	struct vslice_dev dev;
+	struct timespec t0;
+	long long ms;
+	size_t at;
+	int ret;
+	u64 cmd;
+
+	if (!ram)
+		return;
+	ret = vslice_dev_open(&dev, uuid);
+	if (ret) {
+		fuzz_fail(w, "opening %s: %d", uuid, ret);
+		return;
+	}
+	ret = vslice_map_dma(&dev, ram, CHURN_RAM, IOVA_STABLE);
+	if (ret) {
+		fuzz_fail(w, "mapping %s's RAM: %d", uuid, ret);
+		vslice_dev_close(&dev);
+		return;
+	}
+	edu_cfg_set(w, dev.fd, PCI_COMMAND, 2, CMD_ON);
+	switch (rnd(&w->r) % 4) {
+	case 0:
+		memset(ram, POISON, EDU_BUF_SIZE);
+		edu_churn_dma(w, dev.fd, EDU_BUF_SIZE, true);
+		if (!edu_wait_dma(w, dev.fd, &cmd)) {
+			if (!__atomic_load_n(&w->f->stop, __ATOMIC_RELAXED))
+				edu_find(w->f, w->id, FIND_DMA_END,
+					 "%s: a DMA did not end in %d ms",
+					 uuid, EDU_WAIT_MS);
+		} else if (cmd & EDU_DMA_ERROR) {
+			edu_find(w->f, w->id, FIND_DMA_END,
+				 "%s: its buffer to RAM mapped all along failed (command %#llx)",
+				 uuid, (unsigned long long)cmd);
+		} else {
+			at = first_not(ram, EDU_BUF_SIZE, 0);
+			if (at < EDU_BUF_SIZE)
+				edu_find(w->f, w->id, FIND_ZERO_BUF,
+					 "%s: byte %zu of its buffer reads %#x",
+					 uuid, at, ram[at]);
+		}
+		/* something there for the next user not to see */
+		memset(ram, 0x3c, EDU_BUF_SIZE);
+		edu_churn_dma(w, dev.fd, EDU_BUF_SIZE, false);
+		break;
+	case 1:
+		edu_set(w, dev.fd, EDU_FACT, 4, fact_arg(&w->r));
+		break;
+	case 2:
+		edu_churn_dma(w, dev.fd, 1 + rnd(&w->r) % EDU_BUF_SIZE, false);
+		break;
+	}
+	if (rnd(&w->r) % 2) {
+		ret = vslice_unmap_dma(&dev, CHURN_RAM, IOVA_STABLE);
+		if (ret)
+			fuzz_fail(w, "unmapping %s's RAM: %d", uuid, ret);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	vslice_dev_close(&dev);
+	ms = edu_ms_since(&t0);
+	if (ms > EDU_CLOSE_MS)
+		edu_find(w->f, w->id, FIND_CLOSE, "closing %s took %lld ms",
+			 uuid, ms);
+}
+
+/* edu instances created, used, used again, removed. */
+static void op_edu_churn(struct worker *w)
+{
+	static const char * const types[] = {
+		EDU_TYPE, EDU_TYPE, EDU_TYPE, "vslice-4M", "nonsense",
+	};
+	const char *type = types[rnd(&w->r) % ARRAY_SIZE(types)];
+	unsigned int i;
+	int ret;
+
+	if (w->nr_echurn &&
+	    (w->nr_echurn == EDU_CHURN || rnd(&w->r) % 2)) {
+		i = rnd(&w->r) % w->nr_echurn;
+		if (rnd(&w->r) % 2) {
+			edu_churn_use(w, w->echurn[i]);
+			account(w, OP_EDU_CHURN, 0, "");
+			return;
+		}
+		ret = vslice_remove(w->echurn[i]);
+		errno = -ret;
+		/* removing an instance nobody has open always works */
+		account(w, OP_EDU_CHURN, ret, "removing");
+		if (ret)
+			fuzz_fail(w, "removing %s: %d", w->echurn[i], ret);
+		memcpy(w->echurn[i], w->echurn[--w->nr_echurn],
+		       VSLICE_UUID_LEN);
+		return;
+	}
+	ret = vslice_create(w->f->edu->bdf, type, w->echurn[w->nr_echurn]);
+	errno = -ret;
+	account(w, OP_EDU_CHURN, ret, type);
+	if (ret)
+		return;
+	if (rnd(&w->r) % 4)
+		edu_churn_use(w, w->echurn[w->nr_echurn]);
+	w->nr_echurn++;
+}
+
+/*
+ * The scheduler's knobs: T's weight, cap and watchdog, D's watchdog
+ * (D's thread waits for nothing, but a cap of 1% after a DMA would
+ * keep it off the engine 20 s), valid and not; the parent's policy,
+ * instance cap and types.
+ */
+static void op_edu_knob(struct worker *w)
+{
+	static const char * const knobs[] = { "weight", "cap", "watchdog_ms" };
+	static const char * const vals[][8] = {
+		{ "100", "1", "10000", "300", "0", "10001", "-5", "0x40" },
+		{ "100", "100", "50", "10", "0", "101", "1e2", "" },
+		{ "1000", "5", "20", "60000", "0", "60001", "4294967296", "ms" },
+	};
+	static const char * const policies[] = {
+		"weighted", "equal", "best_effort", "weighted\n", "fair", "",
+		" equal", "best_effort 1",
+	};
+	static const char * const maxes[] = {
+		"0", "0", "16", "3", "17", "-1", "x", "99999999999",
+	};
+	static const char * const types[] = {
+		"all", "all", "edu", "vslice-edu", "4M", "nonsense",
+	};
+	struct edu_fuzz *e = w->f->edu;
+	char path[PATH_MAX];
+	const char *attr, *val;
+	unsigned int k, inst;
+	int ret;
+
+	switch (rnd(&w->r) % 8) {
+	case 0:
+		attr = "sched_policy";
+		val = policies[rnd(&w->r) % ARRAY_SIZE(policies)];
+		break;
+	case 1:
+		attr = "max_instances";
+		val = maxes[rnd(&w->r) % ARRAY_SIZE(maxes)];
+		break;
+	case 2:
+		attr = "types";
+		val = types[rnd(&w->r) % ARRAY_SIZE(types)];
+		break;
+	default:
+		inst = rnd(&w->r) % 4 ? EDU_T : EDU_D;
+		k = inst == EDU_D ? 2 : rnd(&w->r) % 3;
+		attr = knobs[k];
+		val = vals[k][rnd(&w->r) % ARRAY_SIZE(vals[k])];
+		snprintf(path, sizeof(path),
+			 "/sys/bus/mdev/devices/%s/vslice/%s",
+			 e->inst[inst].uuid, attr);
+		ret = vslice_sysfs_write(path, val);
+		errno = -ret;
+		account(w, OP_EDU_KNOB, ret, attr);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vslice/%s",
+		 e->bdf, attr);
+	ret = vslice_sysfs_write(path, val);
+	errno = -ret;
+	account(w, OP_EDU_KNOB, ret, attr);
+}
+
+/* Where edu.c's state (struct vslice_edu_mig) has its fields, after config space. */
+#define MIG_EDU_FACT	4
+#define MIG_EDU_STATUS	8
+#define MIG_EDU_IRQ	12
+#define MIG_EDU_SRC	16
+#define MIG_EDU_CMD	40
+
+/*
+ * A stream to resume T from: its own as it is, with header or record
+ * bits flipped, with hostile state (config space, registers, buffer) or
+ * registers at the edges under a good CRC, with header fields at the
+ * edges, truncated, extended, or random.  A factorial it starts stays
+ * short.  Returns its length.
+ */
+static size_t edu_hostile_stream(struct worker *w)
+{
+	static const u64 status[] = {
+		0, EDU_STATUS_COMPUTING, EDU_STATUS_IRQFACT, 0x81, 0x2, 0x100,
+		~0ULL,
+	};
+	static const u64 cmds[] = { 0, 1, 2, 3, 4, 5, 7, 8, 0xf, 0x10, ~0ULL };
+	static const unsigned int fields[] = {
+		8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, MIG_HDR_CHUNK, 84,
+		MIG_HDR_SIZE, MIG_HDR_SIZE + 16,
+	};
+	struct fuzz *f = w->f;
+	size_t len = f->good_len, at = f->state_at + CFG_SIZE, i, n;
+	bool crc = false;
+	u8 *s = w->stream;
+	unsigned int k;
+	u32 fact;
+	u64 v;
+
+	memcpy(s, f->good, f->good_len);
+	switch (rnd(&w->r) % 8) {
+	case 0:
+		break;
+	case 1:
+		for (n = 1 + rnd(&w->r) % 8; n; n--)
+			s[rnd(&w->r) % f->state_at] ^= 1 << (rnd(&w->r) % 8);
+		break;
+	case 2:
+		for (n = 1 + rnd(&w->r) % 16; n; n--) {
+			i = f->state_at + rnd(&w->r) % (len - f->state_at);
+			s[i] = rnd(&w->r) % 2 ? rnd(&w->r) : 0xff;
+		}
+		crc = true;
+		break;
+	case 3:
+		switch (rnd(&w->r) % 4) {
+		case 0:
+			v = status[rnd(&w->r) % ARRAY_SIZE(status)];
+			memcpy(s + at + MIG_EDU_STATUS, &v, 4);
+			break;
+		case 1:
+			v = cmds[rnd(&w->r) % ARRAY_SIZE(cmds)];
+			memcpy(s + at + MIG_EDU_CMD, &v, 8);
+			break;
+		case 2:
+			v = rnd(&w->r) % 2 ? edgy(&w->r, 2 * EDU_BUF) :
+					     edu_ram_addr(&w->r, 64);
+			memcpy(s + at + MIG_EDU_SRC + 8 * (rnd(&w->r) % 3),
+			       &v, 8);
+			break;
+		default:
+			v = rnd(&w->r);
+			memcpy(s + at + (rnd(&w->r) % 2 ? MIG_EDU_IRQ : 0), &v, 4);
+			break;
+		}
+		crc = true;
+		break;
+	case 4:
+		len = rnd(&w->r) % len;
+		break;
+	case 5:
+		n = 1 + rnd(&w->r) % 4096;
+		for (i = 0; i < n; i++)
+			s[len + i] = rnd(&w->r);
+		len += n;
+		break;
+	case 6:
+		len = edgy(&w->r, 4096) % 65536;
+		for (i = 0; i < len; i++)
+			s[i] = rnd(&w->r);
+		break;
+	default:
+		k = rnd(&w->r) % ARRAY_SIZE(fields);
+		v = edgy(&w->r, f->good_len);
+		memcpy(s + fields[k], &v,
+		       k == 2 || k == 3 || k == 7 ? 8 : 4);
+		crc = rnd(&w->r) % 2;
+		break;
+	}
+	if (len >= at + MIG_EDU_FACT + 4) {
+		memcpy(&fact, s + at + MIG_EDU_FACT, 4);
+		fact %= FACT_MAX;
+		memcpy(s + at + MIG_EDU_FACT, &fact, 4);
+	}
+	if (crc)
+		mig_fix_crc(f, s);
+	return len;
+}
+
+/*
+ * A state change of T's took @ns: the longest is told; one past
+ * EDU_STOP_MS is a finding: a stop waits for the jobs T had queued, which
+ * run at once (and those T submits meanwhile must not keep it waiting),
+ * so a few hundred ms.  T's weight then is told too.
+ */
+static void edu_mig_took(struct worker *w, u32 state, u64 ns)
+{
+	struct edu_fuzz *e = w->f->edu;
+	u64 max = __atomic_load_n(&e->mig_max_ns, __ATOMIC_RELAXED);
+	char weight[32] = "?";
+
+	while (ns > max &&
+	       !__atomic_compare_exchange_n(&e->mig_max_ns, &max, ns, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	if (ns <= EDU_STOP_MS * 1000000ULL)
+		return;
+	vslice_inst_attr(e->inst[EDU_T].uuid, "weight", weight, sizeof(weight));
+	edu_find(w->f, w->id, FIND_STOP,
+		 "setting state %u took %llu ms (T's weight now %s)", state,
+		 (unsigned long long)ns / 1000000, weight);
+}
+
+/* A worker's edu leftovers: instances, scratch mappings, memory. */
+static void edu_worker_end(struct worker *w)
+{
+	struct edu_fuzz *e = w->f->edu;
+	unsigned int k;
+
+	while (w->nr_echurn) {
+		k = --w->nr_echurn;
+		if (vslice_remove(w->echurn[k]))
+			fuzz_fail(w, "removing %s at the end", w->echurn[k]);
+	}
+	while (w->nr_scratch) {
+		k = --w->nr_scratch;
+		if (vslice_unmap_dma(&e->inst[w->scratch[k].inst].dev,
+				     w->scratch[k].len, w->scratch[k].iova))
+			fuzz_fail(w, "unmapping scratch at the end");
+	}
+	if (w->scratch_mem)
+		munmap(w->scratch_mem, SCRATCH_LEN);
+	if (w->churn_ram)
+		munmap(w->churn_ram, CHURN_RAM);
+}
+
 /* ------------------------------------------------------------- runner */
+
+static void run_op(struct worker *w, enum op_kind k)
+{
+	w->op_kind = k;
+	__atomic_store_n(&w->op_t0, now_ns(), __ATOMIC_RELAXED);
+	switch (k) {
+	case OP_IOCTL:
+		op_ioctl(w);
+		break;
+	case OP_RW:
+		op_rw(w);
+		break;
+	case OP_MMAP:
+		op_mmap(w);
+		break;
+	case OP_TOUCH:
+		op_touch(w);
+		break;
+	case OP_RESET:
+		op_reset(w);
+		break;
+	case OP_POLICY:
+		op_policy(w);
+		break;
+	case OP_MIG:
+	case OP_EDU_MIG:
+		op_mig(w, k);
+		break;
+	case OP_CHURN:
+		op_churn(w);
+		break;
+	case OP_EDU_MMIO:
+		op_edu_mmio(w);
+		break;
+	case OP_EDU_FACT:
+		op_edu_fact(w);
+		break;
+	case OP_EDU_DMA:
+		op_edu_dma(w);
+		break;
+	case OP_EDU_IRQ:
+		op_edu_irq(w);
+		break;
+	case OP_EDU_CFG:
+		op_edu_cfg(w);
+		break;
+	case OP_EDU_TENANT:
+		op_edu_tenant(w);
+		break;
+	case OP_EDU_RESET:
+		op_edu_reset(w);
+		break;
+	case OP_EDU_KNOB:
+		op_edu_knob(w);
+		break;
+	case OP_EDU_MAP:
+		op_edu_map(w);
+		break;
+	default:
+		op_edu_churn(w);
+		break;
+	}
+	__atomic_store_n(&w->op_t0, 0, __ATOMIC_RELAXED);
+}
 
 static void *worker_main(void *arg)
 {
@@ -827,32 +2520,9 @@ static void *worker_main(void *arg)
 		pick = rnd(&w->r) % sum;
 		for (k = 0; pick >= wt[k]; k++)
 			pick -= wt[k];
-		switch (k) {
-		case OP_IOCTL:
-			op_ioctl(w);
+		run_op(w, k);
+		if (f->deadline && now_ns() >= f->deadline)
 			break;
-		case OP_RW:
-			op_rw(w);
-			break;
-		case OP_MMAP:
-			op_mmap(w);
-			break;
-		case OP_TOUCH:
-			op_touch(w);
-			break;
-		case OP_RESET:
-			op_reset(w);
-			break;
-		case OP_POLICY:
-			op_policy(w);
-			break;
-		case OP_MIG:
-			op_mig(w);
-			break;
-		default:
-			op_churn(w);
-			break;
-		}
 	}
 	/* leave nothing of ours behind */
 	mig_close(w);
@@ -863,6 +2533,9 @@ static void *worker_main(void *arg)
 	}
 	if (w->map)
 		munmap(w->map, f->target_size);
+	if (f->edu)
+		edu_worker_end(w);
+	__atomic_sub_fetch(&f->running, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -910,11 +2583,12 @@ struct neighbour {
 };
 
 FIXTURE(fuzz) {
-	const char *bdf;
+	const char *bdf;		/* the bochs-display, if the test has it */
 	struct vslice_dev tdev;
 	struct neighbour n;
 	struct fuzz *f;
 	int kmsg;
+	const char *edu_bdf;		/* the edu, if the test has it */
 };
 
 static void mark(struct fuzz *f, u64 off, u64 size, u8 who)
@@ -983,21 +2657,33 @@ static void capture_stream(struct __test_metadata *_metadata, struct fuzz *f)
 		  f->state_at + *(u64 *)(f->good + MIG_HDR_BLOB));
 }
 
+/* Each test sets up what it fuzzes: a bochs-display's, or an edu's. */
 FIXTURE_SETUP(fuzz)
 {
-	struct fuzz *f;
+	self->kmsg = -1;
+	vslice_dev_init(&self->tdev);
+	vslice_dev_init(&self->n.dev);
+	self->f = calloc(1, sizeof(*self->f));
+	ASSERT_NE(NULL, self->f);
+	pthread_mutex_init(&self->f->fail_lock, NULL);
+}
+
+/*
+ * The bochs-display's: the target, the holders, the neighbour; false if
+ * there is no bochs-display.
+ */
+static bool bochs_setup(struct __test_metadata *_metadata,
+			struct _test_data_fuzz *self)
+{
+	struct fuzz *f = self->f;
 
 	self->bdf = vslice_parent();
 	if (!self->bdf)
-		SKIP(return, "no bochs-display (1234:1111) in this machine");
+		return false;
 	ASSERT_EQ(0, vslice_remove_all(self->bdf));
 	restore_policy(self->bdf);
 	self->kmsg = vslice_kmsg_open();
-	f = calloc(1, sizeof(*f));
-	ASSERT_NE(NULL, f);
-	self->f = f;
 	f->bdf = self->bdf;
-	pthread_mutex_init(&f->fail_lock, NULL);
 	f->vram = vslice_map_parent_vram(self->bdf, &f->vram_len);
 	ASSERT_GE(MAX_VRAM, f->vram_len);
 
@@ -1020,6 +2706,38 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_EQ(22, pread(self->n.dev.fd, self->n.regs, 22,
 			    VSLICE_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) +
 			    0x500));
+	return true;
+}
+
+/* The edu parent's policy as a test finds it. */
+static void restore_edu_policy(const char *bdf)
+{
+	restore_policy(bdf);	/* what it has of the bochs-display's */
+	edu_set_policy(bdf, "weighted");
+}
+
+static void edu_teardown(struct __test_metadata *_metadata,
+			 struct edu_fuzz *e)
+{
+	unsigned int i;
+
+	EXPECT_EQ(0, edu_close(&e->fresh));
+	for (i = 0; i < 2; i++) {
+		/* closing the container drops the other mappings */
+		EXPECT_EQ(0, edu_close(&e->inst[i]));
+		if (e->rg[i].flip)
+			munmap(e->rg[i].flip, FLIP_LEN);
+		if (e->rg[i].border)
+			munmap(e->rg[i].border, BORDER_LEN);
+		if (e->rg[i].high)
+			munmap(e->rg[i].high, HIGH_LEN);
+	}
+	for (i = 0; i < EDU_EFDS; i++)
+		if (e->efd[i] >= 0)
+			close(e->efd[i]);
+	if (e->kmsg >= 0)
+		close(e->kmsg);
+	free(e);
 }
 
 FIXTURE_TEARDOWN(fuzz)
@@ -1029,14 +2747,25 @@ FIXTURE_TEARDOWN(fuzz)
 	vslice_dev_close(&self->tdev);
 	vslice_dev_close(&self->n.dev);
 	if (f) {
-		munmap(f->vram, f->vram_len);
+		if (f->edu)
+			edu_teardown(_metadata, f->edu);
+		if (f->vram)
+			munmap(f->vram, f->vram_len);
 		free(f->good);
 		free(f);
 	}
-	restore_policy(self->bdf);
-	EXPECT_EQ(0, vslice_remove_all(self->bdf));
-	EXPECT_EQ(0, vslice_kmsg_bad_lines(self->kmsg));
-	close(self->kmsg);
+	if (self->bdf) {
+		restore_policy(self->bdf);
+		EXPECT_EQ(0, vslice_remove_all(self->bdf));
+	}
+	if (self->edu_bdf) {
+		restore_edu_policy(self->edu_bdf);
+		EXPECT_EQ(0, vslice_remove_all(self->edu_bdf));
+	}
+	if (self->kmsg >= 0) {
+		EXPECT_EQ(0, vslice_kmsg_bad_lines(self->kmsg));
+		close(self->kmsg);
+	}
 }
 
 /* The neighbour is exactly as it was; returns what changed, or NULL. */
@@ -1074,6 +2803,8 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 	const char *bad;
 	u64 held = 0;
 
+	if (!bochs_setup(_metadata, self))
+		SKIP(return, "no bochs-display (1234:1111) in this machine");
 	ASSERT_NE(NULL, w);
 	ASSERT_LT(0, nr);
 	f->seed = env_u64("VSLICE_FUZZ_SEED",
@@ -1096,6 +2827,7 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
+	f->running = nr;
 	for (i = 0; i < nr; i++) {
 		w[i].f = f;
 		w[i].id = i;
@@ -1103,7 +2835,7 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 		w[i].r.s = (f->seed + i * 0x9e3779b97f4a7c15ULL) | 1;
 		w[i].data_fd = -1;
 		w[i].buf = calloc(1, BUF_SIZE);
-		w[i].stream = malloc(f->good_len + 8192);
+		w[i].stream = malloc(f->good_len + STREAM_SLACK);
 		ASSERT_NE(NULL, w[i].buf);
 		ASSERT_NE(NULL, w[i].stream);
 		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, worker_main,
@@ -1138,7 +2870,7 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 		free(w[i].stream);
 	}
 	restore_policy(self->bdf);
-	for (k = 0; k < OP_KINDS; k++)
+	for (k = 0; k < OP_EDU_FIRST; k++)
 		TH_LOG("%-13s %9llu tried, %9llu succeeded", op_names[k],
 		       (unsigned long long)f->tried[k],
 		       (unsigned long long)f->ok[k]);
@@ -1151,10 +2883,11 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 	ASSERT_LE(f->total, f->next_op);
 
 	/* every kind got past the front door sometimes, streams too */
-	for (k = 0; k < OP_KINDS; k++)
+	for (k = 0; k < OP_EDU_FIRST; k++) {
 		ASSERT_LT(0, f->ok[k]) {
-			TH_LOG("no %s succeeded", k < OP_KINDS ? op_names[k] : "?");
+			TH_LOG("no %s succeeded", op_names[k]);
 		}
+	}
 	ASSERT_LT(0, f->resumed);
 
 	/* the target still works: reset, ID, a VRAM round trip */
@@ -1256,6 +2989,343 @@ TEST_F(info, ioctls_leak_nothing)
 	vslice_mmio_write(fd, 0x506, 4, (0x41 << 16) | 32);
 	ASSERT_EQ(-1, leaked_byte(fd, VFIO_DEVICE_QUERY_GFX_PLANE, &plane,
 				  offsetof(typeof(plane), drm_format), 512));
+}
+
+/*
+ * The edu's: T and D open, each with its RAM, flip, border and high
+ * ranges mapped; eventfds; T's own stream.  False if there is no edu.
+ */
+static u8 *edu_range(struct __test_metadata *_metadata, struct edu *inst,
+		     size_t len, u64 iova, u64 seed)
+{
+	u8 *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, p);
+	vslice_fill(p, len, seed);
+	ASSERT_EQ(0, vslice_map_dma(&inst->dev, p, len, iova));
+	return p;
+}
+
+static bool edu_setup(struct __test_metadata *_metadata,
+		      struct _test_data_fuzz *self)
+{
+	struct fuzz *f = self->f;
+	struct edu_fuzz *e;
+	unsigned int i;
+
+	self->edu_bdf = vslice_edu_parent();
+	if (!self->edu_bdf)
+		return false;
+	ASSERT_EQ(0, vslice_remove_all(self->edu_bdf));
+	restore_edu_policy(self->edu_bdf);
+	self->kmsg = vslice_kmsg_open();
+	e = calloc(1, sizeof(*e));
+	ASSERT_NE(NULL, e);
+	f->edu = e;
+	e->bdf = self->edu_bdf;
+	e->kmsg = vslice_kmsg_open();
+	for (i = 0; i < EDU_EFDS; i++)
+		e->efd[i] = -1;
+	vslice_dev_init(&e->fresh.dev);
+	for (i = 0; i < 2; i++)
+		vslice_dev_init(&e->inst[i].dev);
+	for (i = 0; i < 2; i++) {
+		edu_open_assert(e->bdf, &e->inst[i], IOVA_STABLE);
+		vslice_fill(e->inst[i].ram, EDU_RAM_LEN, 0x5eed0 + i);
+		e->rg[i].flip = edu_range(_metadata, &e->inst[i], FLIP_LEN,
+					  IOVA_FLIP, 0x5eed2 + i);
+		e->rg[i].flip_mapped = 1;
+		e->rg[i].border = edu_range(_metadata, &e->inst[i], BORDER_LEN,
+					    IOVA_BORDER, 0x5eed4 + i);
+		e->rg[i].high = edu_range(_metadata, &e->inst[i], HIGH_LEN,
+					  IOVA_HIGH, 0x5eed6 + i);
+	}
+	for (i = 0; i < EDU_EFDS; i++) {
+		e->efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		ASSERT_LE(0, e->efd[i]);
+	}
+	/* T is the migration target, and its stream the hostile ones' base */
+	f->fd = e->inst[EDU_T].fd;
+	capture_stream(_metadata, f);
+	return true;
+}
+
+/* Records logged since @fd was last read that contain @what. */
+static int kmsg_count(int fd, const char *what)
+{
+	char rec[8192];
+	int hits = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, what))
+			hits++;
+	}
+	return hits;
+}
+
+/* D's last DMA and factorial, waited for (every thread stopped). */
+static bool edu_d_settle(struct worker *w, struct edu_tenant *d)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		edu_d_poll(w, d);
+		if (!d->dma_pending && !d->fact_pending)
+			return true;
+		if (edu_ms_since(&t0) > EDU_WAIT_MS)
+			return false;
+		usleep(1000);
+	}
+}
+
+TEST_F_TIMEOUT(fuzz, edu_concurrent_random_input_harms_nothing, 900)
+{
+	static const char * const counters[] = {
+		"jobs", "dma_bytes", "ctx_switches", "watchdog_hits", "irqs",
+	};
+	struct fuzz *f = self->f;
+	unsigned int nr = env_u64("VSLICE_FUZZ_THREADS", EDU_ROLES), i, k;
+	u64 secs = env_u64("VSLICE_FUZZ_EDU", EDU_SECS), t, hung = 0;
+	u64 give_up = 0;
+	struct worker *w = calloc(nr, sizeof(*w));
+	time_t t0 = time(NULL), last = t0;
+	struct edu_tenant *d;
+	struct edu_fuzz *e;
+	struct worker *dw;
+	u32 id, result;
+	bool settled;
+	u64 got;
+
+	if (!edu_setup(_metadata, self))
+		SKIP(return, "no edu (1234:11e8) in this machine");
+	e = f->edu;
+	d = &e->d;
+	ASSERT_NE(NULL, w);
+	ASSERT_LT(0, nr);
+	f->seed = env_u64("VSLICE_FUZZ_SEED",
+			  (u64)time(NULL) * 2654435761u ^ getpid());
+	f->total = ~0ULL;
+	f->deadline = now_ns() + secs * 1000000000ULL;
+	TH_LOG("seed %llu, %llu s, %u threads, T %s, D %s",
+	       (unsigned long long)f->seed, (unsigned long long)secs, nr,
+	       e->inst[EDU_T].uuid, e->inst[EDU_D].uuid);
+	TH_LOG("replay: VSLICE_FUZZ_SEED=%llu VSLICE_FUZZ_THREADS=1 (the engine's timing aside)",
+	       (unsigned long long)f->seed);
+
+	f->running = nr;
+	for (i = 0; i < nr; i++) {
+		w[i].f = f;
+		w[i].id = i;
+		w[i].role = nr == 1 ? EDU_ROLE_ALL : EDU_ROLE0 + i % EDU_ROLES;
+		w[i].r.s = (f->seed + i * 0x9e3779b97f4a7c15ULL) | 1;
+		w[i].data_fd = -1;
+		w[i].buf = calloc(1, BUF_SIZE);
+		w[i].stream = malloc(f->good_len + STREAM_SLACK);
+		ASSERT_NE(NULL, w[i].buf);
+		ASSERT_NE(NULL, w[i].stream);
+		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, worker_main,
+					    &w[i]));
+	}
+	/*
+	 * Watch until all are done: T's ID, progress, the kernel log, and an
+	 * operation stuck for EDU_HANG_S, which stops the run: the blocked
+	 * tasks go to the console, and if it is still stuck a while later
+	 * the test leaves without its teardown (whose removals would block
+	 * on an instance held open for ever).
+	 */
+	while (__atomic_load_n(&f->running, __ATOMIC_RELAXED) > 0) {
+		usleep(200 * 1000);
+		id = 0;
+		if (pread(e->inst[EDU_T].fd, &id, 4, EDU_BAR0(EDU_ID)) != 4 ||
+		    id != EDU_ID_VALUE)
+			edu_find(f, nr, FIND_ID, "T's reads %#x (errno %d)", id,
+				 errno);
+		t = now_ns();
+		for (i = 0; i < nr && !hung; i++) {
+			u64 t1 = __atomic_load_n(&w[i].op_t0, __ATOMIC_RELAXED);
+
+			if (!t1 || t < t1 || t - t1 < EDU_HANG_S * 1000000000ULL)
+				continue;
+			hung = i + 1;
+			give_up = t + EDU_HANG_S * 1000000000ULL;
+			fuzz_fail(&w[i], "one %s has taken %d s, by op %llu",
+				  op_names[w[i].op_kind], EDU_HANG_S,
+				  (unsigned long long)f->next_op);
+			vslice_sysfs_write("/proc/sysrq-trigger", "w");
+			TH_LOG("%s; blocked tasks: the console", f->fail_msg);
+		}
+		if (hung && t > give_up) {
+			TH_LOG("thread %llu still stuck: leaving, no teardown",
+			       (unsigned long long)hung - 1);
+			fflush(stdout);
+			fflush(stderr);
+			_exit(KSFT_FAIL);
+		}
+		if (time(NULL) - last < CHECK_SECS)
+			continue;
+		last = time(NULL);
+		TH_LOG("%ld s: %llu operations handed out, %d threads on",
+		       (long)(last - t0), (unsigned long long)f->next_op,
+		       __atomic_load_n(&f->running, __ATOMIC_RELAXED));
+		if (vslice_kmsg_bad_lines(self->kmsg))
+			fuzz_fail(&w[0], "the kernel complained, by op %llu",
+				  (unsigned long long)f->next_op);
+	}
+	for (i = 0; i < nr; i++)
+		pthread_join(w[i].thread, NULL);
+
+	for (k = OP_EDU_FIRST; k < OP_KINDS; k++)
+		TH_LOG("%-14s %9llu tried, %9llu succeeded", op_names[k],
+		       (unsigned long long)f->tried[k],
+		       (unsigned long long)f->ok[k]);
+	TH_LOG("D: %llu DMAs done, %llu failed, %llu refused at once, %llu factorials",
+	       (unsigned long long)d->dma_done,
+	       (unsigned long long)d->dma_failed,
+	       (unsigned long long)d->refused, (unsigned long long)d->facts);
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < ARRAY_SIZE(counters); k++)
+			TH_LOG("%c: %s %lld", i ? 'D' : 'T', counters[k],
+			       vslice_inst_attr_ll(e->inst[i].uuid,
+						   counters[k]));
+	TH_LOG("%llu streams resumed, longest state change %llu ms, %ld s",
+	       (unsigned long long)f->resumed,
+	       (unsigned long long)e->mig_max_ns / 1000000,
+	       (long)(time(NULL) - t0));
+	for (k = 0; k < FIND_KINDS; k++)
+		if (e->found[k])
+			TH_LOG("BROKEN: %s: %llu times; first: %s", find_names[k],
+			       (unsigned long long)e->found[k],
+			       e->found_msg[k]);
+	ASSERT_EQ(0, f->fail_msg[0]) {
+		TH_LOG("%s", f->fail_msg);
+	}
+
+	/* every thread stopped: the knobs back */
+	restore_edu_policy(e->bdf);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, edu_knob(&e->inst[i], "weight", "100"));
+		ASSERT_EQ(0, edu_knob(&e->inst[i], "cap", "100"));
+		ASSERT_EQ(0, edu_knob(&e->inst[i], "watchdog_ms", "1000"));
+	}
+	/* D's last jobs end; its buffer is what D put there, whoever ran since */
+	dw = d->owner ? &w[d->owner - 1] : NULL;
+	ASSERT_NE(NULL, dw);
+	settled = edu_d_settle(dw, d);
+	ASSERT_TRUE(settled) {
+		TH_LOG("D's last DMA or factorial did not end in %d ms",
+		       EDU_WAIT_MS);
+	}
+	if (!d->model_lost) {
+		got = edu_d_start(dw, d, EDU_BUF, IOVA_STABLE + SRC_LEN + 16,
+				  EDU_BUF_SIZE, EDU_DMA_RUN | EDU_DMA_TO_RAM,
+				  EXPECT_DONE);
+		d->dma_pending = got & EDU_DMA_RUN;
+		if (!d->dma_pending)
+			edu_d_ended(dw, d, got);
+		settled = edu_d_settle(dw, d);
+		ASSERT_TRUE(settled);
+	}
+	ASSERT_EQ(0, f->fail_msg[0]) {
+		TH_LOG("%s", f->fail_msg);
+	}
+
+	/* T still answers */
+	ASSERT_EQ(0, ioctl(e->inst[EDU_T].fd, VFIO_DEVICE_RESET));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vslice_mig_get(e->inst[EDU_T].fd));
+	ASSERT_EQ(EDU_ID_VALUE, edu_rd32(e->inst[EDU_T].fd, EDU_ID));
+	ASSERT_EQ(EDU_CFG_ID, vslice_cfg_read(e->inst[EDU_T].fd, 0, 4));
+
+	/* a fresh tenant has the engine: zeros, a round trip, a factorial */
+	edu_open_assert(e->bdf, &e->fresh, IOVA_STABLE);
+	memset(e->fresh.ram, POISON, EDU_RAM_LEN);
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(e->fresh.fd, 0, IOVA_STABLE,
+					    EDU_BUF_SIZE, 0)));
+	ASSERT_EQ(EDU_BUF_SIZE, first_not(e->fresh.ram, EDU_BUF_SIZE, 0));
+	vslice_fill(e->fresh.ram + 0x1000, EDU_BUF_SIZE, f->seed);
+	ASSERT_TRUE(edu_dma_ok(edu_to_buf(e->fresh.fd, IOVA_STABLE + 0x1000, 0,
+					  EDU_BUF_SIZE, EDU_DMA_IRQ)));
+	ASSERT_TRUE(edu_dma_ok(edu_from_buf(e->fresh.fd, 0, IOVA_STABLE + 0x8000,
+					    EDU_BUF_SIZE, 0)));
+	ASSERT_EQ(0, memcmp(e->fresh.ram + 0x1000, e->fresh.ram + 0x8000,
+			    EDU_BUF_SIZE));
+	ASSERT_TRUE(edu_fact(e->fresh.fd, 12, &result));
+	ASSERT_EQ(479001600, result);
+	ASSERT_EQ(0, edu_close(&e->fresh));
+
+	/* the kernel's word, and the invariants' */
+	ASSERT_EQ(0, vslice_kmsg_bad_lines(self->kmsg)) {
+		TH_LOG("the kernel complained (seed %llu)",
+		       (unsigned long long)f->seed);
+	}
+	ASSERT_EQ(0, kmsg_count(e->kmsg, "engine is stuck")) {
+		TH_LOG("the engine got stuck (seed %llu)",
+		       (unsigned long long)f->seed);
+	}
+	for (k = 0, t = 0; k < FIND_KINDS; k++)
+		t += e->found[k];
+	EXPECT_EQ(0, t) {
+		TH_LOG("seed %llu: invariants broken (BROKEN above)",
+		       (unsigned long long)f->seed);
+	}
+	/* every kind got past the front door sometimes, streams too */
+	for (k = OP_EDU_FIRST; k < OP_KINDS; k++) {
+		EXPECT_LT(0, f->ok[k]) {
+			TH_LOG("no %s succeeded", op_names[k]);
+		}
+	}
+	EXPECT_LT(0, f->resumed);
+	for (i = 0; i < nr; i++) {
+		free(w[i].buf);
+		free(w[i].stream);
+	}
+	free(w);
+}
+
+/* The edu's info ioctls leak nothing either. */
+TEST_F(fuzz, edu_ioctls_leak_nothing)
+{
+	struct vfio_device_info dinfo = { .argsz = 512 };
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	struct vfio_region_info rinfo = { .argsz = 512 };
+	struct vfio_irq_info iinfo = { .argsz = 512 };
+	struct edu e = { 0 };
+	u32 i;
+
+	vslice_dev_init(&e.dev);
+	self->edu_bdf = vslice_edu_parent();
+	if (!self->edu_bdf)
+		SKIP(return, "no edu (1234:11e8) in this machine");
+	ASSERT_EQ(0, vslice_remove_all(self->edu_bdf));
+	self->kmsg = vslice_kmsg_open();
+	edu_open_assert(self->edu_bdf, &e, IOVA_STABLE);
+	EXPECT_EQ(-1, leaked_byte(e.fd, VFIO_DEVICE_GET_INFO, &dinfo,
+				  sizeof(dinfo.argsz), 512));
+	ASSERT_EQ(0, ioctl(e.fd, VFIO_DEVICE_GET_INFO, &di));
+	for (i = 0; i < di.num_regions; i++) {
+		rinfo.index = i;
+		EXPECT_EQ(-1, leaked_byte(e.fd, VFIO_DEVICE_GET_REGION_INFO,
+					  &rinfo, offsetof(typeof(rinfo), cap_offset),
+					  512)) {
+			TH_LOG("region %u", i);
+		}
+	}
+	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
+		iinfo.index = i;
+		EXPECT_EQ(-1, leaked_byte(e.fd, VFIO_DEVICE_GET_IRQ_INFO, &iinfo,
+					  offsetof(typeof(iinfo), count), 512)) {
+			TH_LOG("interrupt %u", i);
+		}
+	}
+	EXPECT_EQ(0, edu_close(&e));
 }
 
 TEST_HARNESS_MAIN
