@@ -118,14 +118,6 @@ static u64 pick(struct rng *r, const u64 *set, size_t n)
 	return set[rnd(r) % n];
 }
 
-static u64 now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ULL + t.tv_nsec;
-}
-
 /* Sizes and positions where bugs live: zero, edges, off-by-one, huge. */
 static u64 edgy(struct rng *r, u64 limit)
 {
@@ -849,12 +841,12 @@ static void edu_mig_took(struct worker *w, u32 state, u64 ns);
 
 static int mig_set(struct worker *w, u32 state)
 {
-	u64 t0 = now_ns();
+	u64 t0 = vslice_now_ns();
 	int fd = -1, ret;
 
 	ret = vslice_mig_set(w->f->fd, state, &fd);
 	if (w->f->edu)
-		edu_mig_took(w, state, now_ns() - t0);
+		edu_mig_took(w, state, vslice_now_ns() - t0);
 	if (ret) {
 		errno = -ret;
 		return -1;
@@ -1360,7 +1352,7 @@ static void op_edu_dma(struct worker *w)
 	u64 cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0) |
 		  (rnd(&w->r) % 2 ? EDU_DMA_IRQ : 0);
 	unsigned int rule = rnd(&w->r) % 3;
-	u64 now = now_ns(), v;
+	u64 now = vslice_now_ns(), v;
 
 	if (!(rnd(&w->r) % 8))
 		cmd |= rnd(&w->r) & ~0xfULL;
@@ -2437,7 +2429,7 @@ static void edu_worker_end(struct worker *w)
 static void run_op(struct worker *w, enum op_kind k)
 {
 	w->op_kind = k;
-	__atomic_store_n(&w->op_t0, now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&w->op_t0, vslice_now_ns(), __ATOMIC_RELAXED);
 	switch (k) {
 	case OP_IOCTL:
 		op_ioctl(w);
@@ -2521,7 +2513,7 @@ static void *worker_main(void *arg)
 		for (k = 0; pick >= wt[k]; k++)
 			pick -= wt[k];
 		run_op(w, k);
-		if (f->deadline && now_ns() >= f->deadline)
+		if (f->deadline && vslice_now_ns() >= f->deadline)
 			break;
 	}
 	/* leave nothing of ours behind */
@@ -3051,26 +3043,6 @@ static bool edu_setup(struct __test_metadata *_metadata,
 	return true;
 }
 
-/* Records logged since @fd was last read that contain @what. */
-static int kmsg_count(int fd, const char *what)
-{
-	char rec[8192];
-	int hits = 0;
-	ssize_t n;
-
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		if (strstr(rec, what))
-			hits++;
-	}
-	return hits;
-}
-
 /* D's last DMA and factorial, waited for (every thread stopped). */
 static bool edu_d_settle(struct worker *w, struct edu_tenant *d)
 {
@@ -3092,6 +3064,7 @@ TEST_F_TIMEOUT(fuzz, edu_concurrent_random_input_harms_nothing, 900)
 	static const char * const counters[] = {
 		"jobs", "dma_bytes", "ctx_switches", "watchdog_hits", "irqs",
 	};
+	static const char * const engine_stuck = "the engine is stuck";
 	struct fuzz *f = self->f;
 	unsigned int nr = env_u64("VSLICE_FUZZ_THREADS", EDU_ROLES), i, k;
 	u64 secs = env_u64("VSLICE_FUZZ_EDU", EDU_SECS), t, hung = 0;
@@ -3114,7 +3087,7 @@ TEST_F_TIMEOUT(fuzz, edu_concurrent_random_input_harms_nothing, 900)
 	f->seed = env_u64("VSLICE_FUZZ_SEED",
 			  (u64)time(NULL) * 2654435761u ^ getpid());
 	f->total = ~0ULL;
-	f->deadline = now_ns() + secs * 1000000000ULL;
+	f->deadline = vslice_now_ns() + secs * 1000000000ULL;
 	TH_LOG("seed %llu, %llu s, %u threads, T %s, D %s",
 	       (unsigned long long)f->seed, (unsigned long long)secs, nr,
 	       e->inst[EDU_T].uuid, e->inst[EDU_D].uuid);
@@ -3149,7 +3122,7 @@ TEST_F_TIMEOUT(fuzz, edu_concurrent_random_input_harms_nothing, 900)
 		    id != EDU_ID_VALUE)
 			edu_find(f, nr, FIND_ID, "T's reads %#x (errno %d)", id,
 				 errno);
-		t = now_ns();
+		t = vslice_now_ns();
 		for (i = 0; i < nr && !hung; i++) {
 			u64 t1 = __atomic_load_n(&w[i].op_t0, __ATOMIC_RELAXED);
 
@@ -3266,7 +3239,7 @@ TEST_F_TIMEOUT(fuzz, edu_concurrent_random_input_harms_nothing, 900)
 		TH_LOG("the kernel complained (seed %llu)",
 		       (unsigned long long)f->seed);
 	}
-	ASSERT_EQ(0, kmsg_count(e->kmsg, "engine is stuck")) {
+	ASSERT_EQ(0, vslice_kmsg_lines(e->kmsg, &engine_stuck, 1)) {
 		TH_LOG("the engine got stuck (seed %llu)",
 		       (unsigned long long)f->seed);
 	}

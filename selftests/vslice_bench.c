@@ -152,14 +152,6 @@ static void note(const char *fmt, ...)
 
 /* -------------------------------------------------------------- measuring */
 
-static u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static double mibs(size_t len, u64 ns)
 {
 	return (double)len / VSLICE_MIB / (ns ? ns : 1) * 1e9;
@@ -174,32 +166,32 @@ static u64 map_write_ns(u8 *p, size_t len)
 {
 	u64 *q = (u64 *)p;
 	size_t i, n = len / sizeof(*q);
-	u64 t0 = now_ns();
+	u64 t0 = vslice_now_ns();
 
 	for (i = 0; i < n; i++)
 		__atomic_store_n(&q[i], i, __ATOMIC_RELAXED);
 	__sync_synchronize();	/* drain write-combining buffers */
-	return now_ns() - t0;
+	return vslice_now_ns() - t0;
 }
 
 static u64 map_read_ns(const u8 *p, size_t len)
 {
 	const u64 *q = (const u64 *)p;
 	size_t i, n = len / sizeof(*q);
-	u64 t0 = now_ns(), sum = 0;
+	u64 t0 = vslice_now_ns(), sum = 0;
 
 	for (i = 0; i < n; i++)
 		sum += __atomic_load_n(&q[i], __ATOMIC_RELAXED);
 	/* keep the loads: nothing else uses the sum */
 	asm volatile("" : : "r" (sum));
-	return now_ns() - t0;
+	return vslice_now_ns() - t0;
 }
 
 /* Time to move @len bytes with pread/pwrite in @chunk pieces. */
 static u64 fd_rw_ns(int fd, u64 off, size_t len, u8 *buf, size_t chunk,
 		    bool write)
 {
-	u64 t0 = now_ns();
+	u64 t0 = vslice_now_ns();
 	size_t done;
 	ssize_t n;
 
@@ -213,7 +205,7 @@ static u64 fd_rw_ns(int fd, u64 off, size_t len, u8 *buf, size_t chunk,
 				    write ? "pwrite" : "pread", chunk,
 				    (unsigned long long)(off + done), n);
 	}
-	return now_ns() - t0;
+	return vslice_now_ns() - t0;
 }
 
 /*
@@ -224,14 +216,14 @@ static u64 read_loop_ns(int fd, u64 off, unsigned int size,
 			unsigned int loops)
 {
 	unsigned int i;
-	u64 t0 = now_ns();
+	u64 t0 = vslice_now_ns();
 	u32 v;
 
 	for (i = 0; i < loops; i++)
 		if (pread(fd, &v, size, off) != size)
 			VSLICE_FAIL("pread of %u bytes at 0x%llx", size,
 				    (unsigned long long)off);
-	return now_ns() - t0;
+	return vslice_now_ns() - t0;
 }
 
 /* The value of a @size-byte read at @off of the device fd, or -errno. */
@@ -272,18 +264,18 @@ static long long busy_ticks(void)
 static void settle(void)
 {
 	const struct timespec tick = { .tv_nsec = 100 * 1000 * 1000 };
-	u64 t0 = now_ns();
+	u64 t0 = vslice_now_ns();
 	long long a, b;
 	int quiet = 0;
 
 	a = busy_ticks();
-	while (quiet < 3 && now_ns() - t0 < 60000000000ULL) {
+	while (quiet < 3 && vslice_now_ns() - t0 < 60000000000ULL) {
 		nanosleep(&tick, NULL);
 		b = busy_ticks();
 		quiet = b - a <= 1 ? quiet + 1 : 0;
 		a = b;
 	}
-	note("settled in %.1f s%s", (now_ns() - t0) / 1e9,
+	note("settled in %.1f s%s", (vslice_now_ns() - t0) / 1e9,
 	     quiet < 3 ? " (gave up waiting for an idle machine)" : "");
 }
 
@@ -879,7 +871,7 @@ static void *scale_thread_fn(void *arg)
 		snprintf(t->why, sizeof(t->why), "pinning to CPU %u: %s",
 			 t->cpu, strerror(errno));
 	pthread_barrier_wait(t->start);
-	t0 = now_ns();
+	t0 = vslice_now_ns();
 	for (done = 0; done < BENCH_SCALE_READS && !*t->why;
 	     done += BENCH_SCALE_BLOCK) {
 		d = t->first + n * t->step;
@@ -893,7 +885,7 @@ static void *scale_thread_fn(void *arg)
 				 "instance %u read 0x%x as its ID", d, v);
 		n = (n + 1) % t->nr;
 	}
-	t->ns = now_ns() - t0;
+	t->ns = vslice_now_ns() - t0;
 	return NULL;
 }
 
@@ -1118,7 +1110,7 @@ struct lc_side {
 /* Until every page of the slice at @off reads zero again; 0 or -errno. */
 static int lifecycle_wait_scrub(const u8 *pvram, u64 off, size_t len)
 {
-	const u64 t0 = now_ns();
+	const u64 t0 = vslice_now_ns();
 	size_t pg;
 
 	for (pg = 0; pg < len; ) {
@@ -1127,7 +1119,7 @@ static int lifecycle_wait_scrub(const u8 *pvram, u64 off, size_t len)
 			pg += BENCH_PAGE;
 			continue;
 		}
-		if (now_ns() - t0 > 10000000000ULL)
+		if (vslice_now_ns() - t0 > 10000000000ULL)
 			return -ETIMEDOUT;
 		sched_yield();	/* let the scrub worker run */
 	}
@@ -1158,7 +1150,7 @@ static int lifecycle_once(struct lc_side *lc)
 	int ret;
 
 	vslice_dev_init(&dev);
-	t0 = now_ns();
+	t0 = vslice_now_ns();
 	ret = vslice_mdev_create(lc->sysdev, lc->type, dev.uuid);
 	if (ret)
 		return ret;
@@ -1185,9 +1177,9 @@ static int lifecycle_once(struct lc_side *lc)
 	if (map != MAP_FAILED)
 		munmap(map, len);
 	if (lc->pvram && !ret) {
-		t1 = now_ns();
+		t1 = vslice_now_ns();
 		off = vslice_inst_attr_ll(dev.uuid, "vram_offset");
-		t2 = now_ns();
+		t2 = vslice_now_ns();
 		if (off < 0)
 			ret = off;
 	}
@@ -1197,7 +1189,7 @@ static int lifecycle_once(struct lc_side *lc)
 	if (lc->pvram && !ret)
 		ret = lifecycle_wait_scrub(lc->pvram, off, len);
 	if (!ret)
-		lc->ns += now_ns() - t0 - (t2 - t1);
+		lc->ns += vslice_now_ns() - t0 - (t2 - t1);
 	return ret;
 }
 
@@ -1287,7 +1279,7 @@ static int stop_copy_once(int fd, u8 *buf, size_t max, u64 *ns, size_t *len)
 	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
 	if (ret)
 		return ret;
-	t0 = now_ns();
+	t0 = vslice_now_ns();
 	ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &data);
 	for (*len = 0; !ret && (n = read(data, buf + *len, max - *len)) > 0;)
 		*len += n;
@@ -1297,7 +1289,7 @@ static int stop_copy_once(int fd, u8 *buf, size_t max, u64 *ns, size_t *len)
 		close(data);
 	if (!ret)
 		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
-	*ns = now_ns() - t0;
+	*ns = vslice_now_ns() - t0;
 	if (!ret)
 		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
 	return ret;
@@ -1356,9 +1348,9 @@ static void bench_migration(struct bench_ctx *ctx)
 			}
 			add(&t[j], ns / 1e6);
 			lens[j] = len;
-			t0 = now_ns();
+			t0 = vslice_now_ns();
 			memcpy(buf, map[j], slice);
-			add(&m[j], (now_ns() - t0) / 1e6);
+			add(&m[j], (vslice_now_ns() - t0) / 1e6);
 		}
 	}
 	for (i = 0; i < 2; i++) {
@@ -1424,7 +1416,7 @@ static int idle_switchover(int fd, u8 *buf, size_t max, u64 *ns,
 	n = precopy_drain(data, buf, max);
 	if (n < 0)
 		ret = n;
-	t0 = now_ns();
+	t0 = vslice_now_ns();
 	if (!ret)
 		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, NULL);
 	for (*len = 0; !ret && (n = read(data, buf + *len, max - *len)) > 0;)
@@ -1433,7 +1425,7 @@ static int idle_switchover(int fd, u8 *buf, size_t max, u64 *ns,
 		ret = -errno;
 	if (!ret)
 		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL);
-	*ns = now_ns() - t0;
+	*ns = vslice_now_ns() - t0;
 	close(data);
 	if (!ret)
 		ret = vslice_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
@@ -1827,7 +1819,7 @@ static bool side_open_vfio_pci(struct edu_side *s, u64 iova, char *why,
 /* DMAs into the buffer and back, each to its interrupt: ops/s. */
 static double side_dma_rate(struct edu_side *s)
 {
-	u64 t0 = now_ns();
+	u64 t0 = vslice_now_ns();
 	unsigned int i;
 
 	for (i = 0; i < BENCH_DMA_OPS; i++) {
@@ -1841,7 +1833,7 @@ static double side_dma_rate(struct edu_side *s)
 		if (!side_irq(s))
 			return 0;
 	}
-	return BENCH_DMA_OPS / ((now_ns() - t0) / 1e9);
+	return BENCH_DMA_OPS / ((vslice_now_ns() - t0) / 1e9);
 }
 
 /*
@@ -1859,11 +1851,11 @@ static bool sides_irq_latency(struct edu_side side[2], double us[2])
 	for (i = 0; i < BENCH_IRQ_SAMPLES && i < BENCH_MAX_ROUNDS; i++) {
 		for (j = 0; j < 2; j++) {
 			k = (i + j) & 1;
-			t0 = now_ns();
+			t0 = vslice_now_ns();
 			side_wr32(&side[k], EDU_FACT, 1);
 			if (!side_irq(&side[k]))
 				return false;
-			add(&lat[k], (now_ns() - t0) / 1e3);
+			add(&lat[k], (vslice_now_ns() - t0) / 1e3);
 		}
 	}
 	for (k = 0; k < 2; k++)
@@ -1998,9 +1990,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(benches); i++) {
 		if (!wanted(benches[i].name, argc, argv))
 			continue;
-		t0 = now_ns();
+		t0 = vslice_now_ns();
 		benches[i].run(&ctx);
-		note("%s took %.1f s", benches[i].name, (now_ns() - t0) / 1e9);
+		note("%s took %.1f s", benches[i].name, (vslice_now_ns() - t0) / 1e9);
 	}
 	subjects_put(&ctx);
 	if (vslice_spare())

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <linux/iommufd.h>
 #include <unistd.h>
 
@@ -864,7 +865,15 @@ long long vslice_check_zero(const void *p, size_t len)
 	return -1;
 }
 
-/* /dev/kmsg, positioned after everything logged so far. */
+/* CLOCK_MONOTONIC in nanoseconds. */
+u64 vslice_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
 bool vslice_exited_ok(int status)
 {
 	if (WIFEXITED(status) && !WEXITSTATUS(status))
@@ -877,6 +886,7 @@ bool vslice_exited_ok(int status)
 	return false;
 }
 
+/* /dev/kmsg, positioned after everything logged so far. */
 int vslice_kmsg_open(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -893,33 +903,40 @@ static const char * const vslice_kmsg_bad[] = {
 	"lockdep", "INFO: task",
 };
 
-/* Counts (and prints) the records logged since @fd was opened or last read
- * that look like a kernel problem.
+/*
+ * Counts (and prints) the records logged since @fd was opened or last read
+ * that contain one of the @n strings of @what.
  */
-int vslice_kmsg_bad_lines(int fd)
+int vslice_kmsg_lines(int fd, const char * const *what, size_t n)
 {
 	char rec[8192], *msg;
 	unsigned int i;
-	int bad = 0;
-	ssize_t n;
+	int hits = 0;
+	ssize_t len;
 
 	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
 			continue;	/* overwritten records: keep going */
-		if (n <= 0)
+		if (len <= 0)
 			break;
-		rec[n] = '\0';
-		for (i = 0; i < ARRAY_SIZE(vslice_kmsg_bad); i++) {
-			if (strstr(rec, vslice_kmsg_bad[i])) {
+		rec[len] = '\0';
+		for (i = 0; i < n; i++) {
+			if (strstr(rec, what[i])) {
 				msg = strchr(rec, ';');
 				fprintf(stderr, "# kernel: %s", msg ? msg + 1 : rec);
-				bad++;
+				hits++;
 				break;
 			}
 		}
 	}
-	return bad;
+	return hits;
+}
+
+/* Those records that look like a kernel problem. */
+int vslice_kmsg_bad_lines(int fd)
+{
+	return vslice_kmsg_lines(fd, vslice_kmsg_bad, ARRAY_SIZE(vslice_kmsg_bad));
 }
 
 /*

@@ -168,6 +168,7 @@ void *vslice_map_bar0(int fd, size_t len);
 void vslice_fill(void *p, size_t len, u64 seed);
 long long vslice_check(const void *p, size_t len, u64 seed);
 long long vslice_check_zero(const void *p, size_t len);
+u64 vslice_now_ns(void);
 
 /* migration (VFIO migration v2) */
 int vslice_device_feature(int fd, u32 flags, void *data, size_t size);
@@ -203,6 +204,7 @@ int vslice_inst_fix_teardown(struct vslice_inst_fix *f);
 bool vslice_exited_ok(int status);
 
 int vslice_kmsg_open(void);
+int vslice_kmsg_lines(int fd, const char * const *what, size_t n);
 int vslice_kmsg_bad_lines(int fd);
 
 #endif /* VSLICE_SELFTEST_LIB_H */
