@@ -113,6 +113,21 @@ static u64 rnd(struct rng *r)
 	return r->s * 0x2545f4914f6cdd1dULL;
 }
 
+/*
+ * The PRNG state of operation @op of thread @thread (splitmix64 of the
+ * three): what an operation draws depends on nothing that ran before it,
+ * so a thread's n-th operation is the same in every run of a seed,
+ * however the kernel's answers and timing steered the ones before.
+ */
+static u64 op_seed(u64 seed, unsigned int thread, u64 op)
+{
+	u64 z = seed + ((u64)thread << 48 | op) * 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31)) | 1;
+}
+
 static u64 pick(struct rng *r, const u64 *set, size_t n)
 {
 	return set[rnd(r) % n];
@@ -368,6 +383,7 @@ struct worker {
 	pthread_t thread;
 	unsigned int id, role;
 	struct rng r;
+	u64 op;				/* the operation under way: its number */
 	u8 *buf;
 	/* the long-lived mapping of the whole slice (OP_TOUCH) */
 	u8 *map;
@@ -431,7 +447,8 @@ static void fuzz_fail(struct worker *w, const char *fmt, ...)
 	pthread_mutex_lock(&f->fail_lock);
 	if (!f->fail_msg[0]) {
 		int n = snprintf(f->fail_msg, sizeof(f->fail_msg),
-				 "thread %u (seed %llu): ", w->id,
+				 "thread %u op %llu (seed %llu): ", w->id,
+				 (unsigned long long)w->op,
 				 (unsigned long long)f->seed);
 
 		va_start(ap, fmt);
@@ -1020,8 +1037,11 @@ static void op_churn(struct worker *w)
 
 /* ---------------------------------------------------------------- edu */
 
-/* Record a broken invariant: counted, the first of each kind told. */
-static void edu_find(struct fuzz *f, unsigned int who, enum edu_find k,
+/*
+ * Record a broken invariant, seen by worker @w (NULL: the watching
+ * thread): counted, the first of each kind told with its operation.
+ */
+static void edu_find(struct fuzz *f, const struct worker *w, enum edu_find k,
 		     const char *fmt, ...)
 {
 	struct edu_fuzz *e = f->edu;
@@ -1030,8 +1050,13 @@ static void edu_find(struct fuzz *f, unsigned int who, enum edu_find k,
 
 	if (__atomic_fetch_add(&e->found[k], 1, __ATOMIC_RELAXED))
 		return;
-	n = snprintf(e->found_msg[k], sizeof(e->found_msg[k]), "thread %u: ",
-		     who);
+	if (w)
+		n = snprintf(e->found_msg[k], sizeof(e->found_msg[k]),
+			     "thread %u op %llu: ", w->id,
+			     (unsigned long long)w->op);
+	else
+		n = snprintf(e->found_msg[k], sizeof(e->found_msg[k]),
+			     "watcher: ");
 	va_start(ap, fmt);
 	vsnprintf(e->found_msg[k] + n, sizeof(e->found_msg[k]) - n, fmt, ap);
 	va_end(ap);
@@ -1163,17 +1188,17 @@ static void edu_check_read(struct worker *w, u64 pos, const u8 *buf, size_t n)
 	if (!edu_is_reg(pos, n)) {
 		i = first_not(buf, n, 0xff);
 		if (i < n)
-			edu_find(w->f, w->id, FIND_ONES,
+			edu_find(w->f, w, FIND_ONES,
 				 "%zu bytes at %#llx: byte %zu reads %#x", n,
 				 (unsigned long long)pos, i, buf[i]);
 		return;
 	}
 	memcpy(&v, buf, n);
 	if (pos == EDU_ID && v != EDU_ID_VALUE)
-		edu_find(w->f, w->id, FIND_ID, "%zu bytes read %#llx", n,
+		edu_find(w->f, w, FIND_ID, "%zu bytes read %#llx", n,
 			 (unsigned long long)v);
 	if (edu_stray_bits(pos, v))
-		edu_find(w->f, w->id, FIND_BITS, "register %#llx reads %#llx",
+		edu_find(w->f, w, FIND_BITS, "register %#llx reads %#llx",
 			 (unsigned long long)pos, (unsigned long long)v);
 }
 
@@ -1248,7 +1273,7 @@ static void op_edu_fact(struct worker *w)
 	case 1:
 		v = edu_get(w, fd, EDU_STATUS, 4);
 		if (edu_stray_bits(EDU_STATUS, v))
-			edu_find(w->f, w->id, FIND_BITS, "status reads %#llx",
+			edu_find(w->f, w, FIND_BITS, "status reads %#llx",
 				 (unsigned long long)v);
 		edu_get(w, fd, EDU_FACT, 4);
 		break;
@@ -1535,7 +1560,7 @@ static void op_edu_cfg(struct worker *w)
 		n = pread(fd, w->buf, len, CFG_OFF + pos);
 		memcpy(&id, w->buf, sizeof(id));
 		if (!pos && n >= 4 && id != EDU_CFG_ID)
-			edu_find(w->f, w->id, FIND_CFG_ID, "reads %#x", id);
+			edu_find(w->f, w, FIND_CFG_ID, "reads %#x", id);
 	}
 	snprintf(what, sizeof(what), "%s of %#zx at config %#llx",
 		 wr ? "pwrite" : "pread", len, (unsigned long long)pos);
@@ -1601,10 +1626,10 @@ static void edu_d_ended(struct worker *w, struct edu_tenant *d, u64 cmd)
 	d->dma_pending = false;
 	clock_gettime(CLOCK_MONOTONIC, &d->dma_end);
 	if (edu_stray_bits(EDU_DMA_CMD, cmd))
-		edu_find(w->f, w->id, FIND_BITS, "D's DMA command reads %#llx",
+		edu_find(w->f, w, FIND_BITS, "D's DMA command reads %#llx",
 			 (unsigned long long)cmd);
 	if (err ? d->expect == EXPECT_DONE : d->expect == EXPECT_ERROR)
-		edu_find(w->f, w->id, FIND_DMA_END,
+		edu_find(w->f, w, FIND_DMA_END,
 			 "%s, %llu bytes, buffer +%#llx, IOVA %#llx: command %#llx, expected %s",
 			 d->to_ram ? "buffer to RAM" : "RAM to buffer",
 			 (unsigned long long)d->cnt,
@@ -1617,7 +1642,7 @@ static void edu_d_ended(struct worker *w, struct edu_tenant *d, u64 cmd)
 		/* all or nothing */
 		at = p ? first_not(p, d->cnt, POISON) : 0;
 		if (p && at < d->cnt)
-			edu_find(w->f, w->id, FIND_DMA_DATA,
+			edu_find(w->f, w, FIND_DMA_DATA,
 				 "a failed DMA of %llu bytes to RAM wrote its byte %zu",
 				 (unsigned long long)d->cnt, at);
 		return;
@@ -1636,14 +1661,14 @@ static void edu_d_ended(struct worker *w, struct edu_tenant *d, u64 cmd)
 	for (at = 0; at < d->cnt && p[at] == d->model[d->buf_off + at]; at++)
 		;
 	if (at < d->cnt && !d->model_lost)
-		edu_find(w->f, w->id, FIND_DMA_DATA,
+		edu_find(w->f, w, FIND_DMA_DATA,
 			 "buffer +%#llx to RAM, %llu bytes: byte %zu is %#x, D put %#x there",
 			 (unsigned long long)d->buf_off,
 			 (unsigned long long)d->cnt, at, p[at],
 			 d->model[d->buf_off + at]);
 	if (first_not(p - 16, 16, POISON) < 16 ||
 	    first_not(p + d->cnt, 16, POISON) < 16)
-		edu_find(w->f, w->id, FIND_DMA_DATA,
+		edu_find(w->f, w, FIND_DMA_DATA,
 			 "a DMA of %llu bytes to RAM wrote beside them",
 			 (unsigned long long)d->cnt);
 }
@@ -1668,7 +1693,7 @@ static void edu_d_poll(struct worker *w, struct edu_tenant *d)
 	d->facts++;
 	v = edu_get(w, fd, EDU_FACT, 4);
 	if (v != fact_of(d->n))
-		edu_find(w->f, w->id, FIND_FACT, "%u! reads %#llx, not %#x",
+		edu_find(w->f, w, FIND_FACT, "%u! reads %#llx, not %#x",
 			 d->n, (unsigned long long)v, fact_of(d->n));
 }
 
@@ -1774,21 +1799,21 @@ static void edu_d_refused(struct worker *w, struct edu_tenant *d)
 		edu_cfg_set(w, fd, PCI_COMMAND, 2, CMD_ON);
 	irq = edu_get(w, fd, EDU_IRQ_STATUS, 4);
 	if (edu_stray_bits(EDU_DMA_CMD, got))
-		edu_find(w->f, w->id, FIND_BITS, "D's DMA command reads %#llx",
+		edu_find(w->f, w, FIND_BITS, "D's DMA command reads %#llx",
 			 (unsigned long long)got);
 	if (!(got & EDU_DMA_RUN) && (zero || (got & EDU_DMA_ERROR))) {
 		d->refused++;
 		if (zero && (got & EDU_DMA_ERROR))
-			edu_find(w->f, w->id, FIND_REFUSED,
+			edu_find(w->f, w, FIND_REFUSED,
 				 "%s: command reads %#llx",
 				 why, (unsigned long long)got);
 		else if ((cmd & EDU_DMA_IRQ) && !(irq & EDU_IRQ_DMA))
-			edu_find(w->f, w->id, FIND_REFUSED,
+			edu_find(w->f, w, FIND_REFUSED,
 				 "%s, with bit 0x4: interrupt status %#llx",
 				 why, (unsigned long long)irq);
 		return;
 	}
-	edu_find(w->f, w->id, FIND_REFUSED,
+	edu_find(w->f, w, FIND_REFUSED,
 		 "%s (%#llx to %#llx, %#llx bytes, command %#llx): command reads %#llx",
 		 why, (unsigned long long)(to_ram ? buf : ram),
 		 (unsigned long long)(to_ram ? ram : buf),
@@ -1851,7 +1876,7 @@ static void edu_d_dma(struct worker *w, struct edu_tenant *d)
 		return;
 	}
 	if (got & EDU_DMA_ERROR)
-		edu_find(w->f, w->id, FIND_STARTED,
+		edu_find(w->f, w, FIND_STARTED,
 			 "a DMA on its way reads command %#llx",
 			 (unsigned long long)got);
 	d->dma_pending = true;
@@ -1875,7 +1900,7 @@ static void edu_d_reset(struct worker *w)
 	for (i = 0; i < ARRAY_SIZE(regs); i++) {
 		v = edu_get(w, fd, regs[i], regs[i] < EDU_DMA_SRC ? 4 : 8);
 		if (v) {
-			edu_find(w->f, w->id, FIND_RESET,
+			edu_find(w->f, w, FIND_RESET,
 				 "register %#x reads %#llx after a reset",
 				 regs[i], (unsigned long long)v);
 			break;
@@ -1933,14 +1958,14 @@ static void op_edu_tenant(struct worker *w)
 		edu_set(w, fd, EDU_LIVENESS, 4, x);
 		v = edu_get(w, fd, EDU_LIVENESS, 4);
 		if (v != (u32)~x)
-			edu_find(w->f, w->id, FIND_LIVENESS,
+			edu_find(w->f, w, FIND_LIVENESS,
 				 "wrote %#x, read %#llx", x,
 				 (unsigned long long)v);
 		break;
 	case 12:
 		v = edu_get(w, fd, EDU_ID, 4);
 		if (v != EDU_ID_VALUE)
-			edu_find(w->f, w->id, FIND_ID, "D's reads %#llx",
+			edu_find(w->f, w, FIND_ID, "D's reads %#llx",
 				 (unsigned long long)v);
 		break;
 	case 13:
@@ -2135,17 +2160,17 @@ static void edu_churn_use(struct worker *w, const char *uuid)
 		edu_churn_dma(w, dev.fd, EDU_BUF_SIZE, true);
 		if (!edu_wait_dma(w, dev.fd, &cmd)) {
 			if (!__atomic_load_n(&w->f->stop, __ATOMIC_RELAXED))
-				edu_find(w->f, w->id, FIND_DMA_END,
+				edu_find(w->f, w, FIND_DMA_END,
 					 "%s: a DMA did not end in %d ms",
 					 uuid, EDU_WAIT_MS);
 		} else if (cmd & EDU_DMA_ERROR) {
-			edu_find(w->f, w->id, FIND_DMA_END,
+			edu_find(w->f, w, FIND_DMA_END,
 				 "%s: its buffer to RAM mapped all along failed (command %#llx)",
 				 uuid, (unsigned long long)cmd);
 		} else {
 			at = first_not(ram, EDU_BUF_SIZE, 0);
 			if (at < EDU_BUF_SIZE)
-				edu_find(w->f, w->id, FIND_ZERO_BUF,
+				edu_find(w->f, w, FIND_ZERO_BUF,
 					 "%s: byte %zu of its buffer reads %#x",
 					 uuid, at, ram[at]);
 		}
@@ -2169,7 +2194,7 @@ static void edu_churn_use(struct worker *w, const char *uuid)
 	vslice_dev_close(&dev);
 	ms = edu_ms_since(&t0);
 	if (ms > EDU_CLOSE_MS)
-		edu_find(w->f, w->id, FIND_CLOSE, "closing %s took %lld ms",
+		edu_find(w->f, w, FIND_CLOSE, "closing %s took %lld ms",
 			 uuid, ms);
 }
 
@@ -2396,7 +2421,7 @@ static void edu_mig_took(struct worker *w, u32 state, u64 ns)
 	if (ns <= EDU_STOP_MS * 1000000ULL)
 		return;
 	vslice_inst_attr(e->inst[EDU_T].uuid, "weight", weight, sizeof(weight));
-	edu_find(w->f, w->id, FIND_STOP,
+	edu_find(w->f, w, FIND_STOP,
 		 "setting state %u took %llu ms (T's weight now %s)", state,
 		 (unsigned long long)ns / 1000000, weight);
 }
@@ -2509,6 +2534,7 @@ static void *worker_main(void *arg)
 			left = f->total - n < BATCH ? f->total - n : BATCH;
 		}
 		left--;
+		w->r.s = op_seed(f->seed, w->id, ++w->op);
 		pick = rnd(&w->r) % sum;
 		for (k = 0; pick >= wt[k]; k++)
 			pick -= wt[k];
@@ -2806,7 +2832,7 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 	ASSERT_LE(0, f->efd);
 	TH_LOG("seed %llu, %llu operations, %u threads",
 	       (unsigned long long)f->seed, (unsigned long long)f->total, nr);
-	TH_LOG("replay: VSLICE_FUZZ_SEED=%llu VSLICE_FUZZ_THREADS=1",
+	TH_LOG("replay: VSLICE_FUZZ_SEED=%llu (VSLICE_FUZZ_THREADS=1: one thread, exactly)",
 	       (unsigned long long)f->seed);
 	for (i = 0; i < f->nr_holders; i++)
 		held += f->holders[i].size;
@@ -2824,7 +2850,6 @@ TEST_F_TIMEOUT(fuzz, concurrent_random_input_harms_nothing, 3600)
 		w[i].f = f;
 		w[i].id = i;
 		w[i].role = nr == 1 ? ROLE_ALL : i % ROLES;
-		w[i].r.s = (f->seed + i * 0x9e3779b97f4a7c15ULL) | 1;
 		w[i].data_fd = -1;
 		w[i].buf = calloc(1, BUF_SIZE);
 		w[i].stream = malloc(f->good_len + STREAM_SLACK);
@@ -3091,15 +3116,15 @@ TEST_F_TIMEOUT(fuzz, edu_concurrent_random_input_harms_nothing, 900)
 	TH_LOG("seed %llu, %llu s, %u threads, T %s, D %s",
 	       (unsigned long long)f->seed, (unsigned long long)secs, nr,
 	       e->inst[EDU_T].uuid, e->inst[EDU_D].uuid);
-	TH_LOG("replay: VSLICE_FUZZ_SEED=%llu VSLICE_FUZZ_THREADS=1 (the engine's timing aside)",
+	TH_LOG("replay: VSLICE_FUZZ_SEED=%llu: each thread's n-th operation",
 	       (unsigned long long)f->seed);
+	TH_LOG("        the same, the engine's timing aside");
 
 	f->running = nr;
 	for (i = 0; i < nr; i++) {
 		w[i].f = f;
 		w[i].id = i;
 		w[i].role = nr == 1 ? EDU_ROLE_ALL : EDU_ROLE0 + i % EDU_ROLES;
-		w[i].r.s = (f->seed + i * 0x9e3779b97f4a7c15ULL) | 1;
 		w[i].data_fd = -1;
 		w[i].buf = calloc(1, BUF_SIZE);
 		w[i].stream = malloc(f->good_len + STREAM_SLACK);
@@ -3120,7 +3145,7 @@ TEST_F_TIMEOUT(fuzz, edu_concurrent_random_input_harms_nothing, 900)
 		id = 0;
 		if (pread(e->inst[EDU_T].fd, &id, 4, EDU_BAR0(EDU_ID)) != 4 ||
 		    id != EDU_ID_VALUE)
-			edu_find(f, nr, FIND_ID, "T's reads %#x (errno %d)", id,
+			edu_find(f, NULL, FIND_ID, "T's reads %#x (errno %d)", id,
 				 errno);
 		t = vslice_now_ns();
 		for (i = 0; i < nr && !hung; i++) {
