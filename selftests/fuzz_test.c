@@ -184,7 +184,8 @@ static const int ok_errno_rw[] = { EINVAL, EFAULT, 0 };
  * offset whose page number overflows EOVERFLOW (the mm core).
  */
 static const int ok_errno_mmap[] = { EINVAL, ENOMEM, EOVERFLOW, 0 };
-static const int ok_errno_reset[] = { 0 };	/* always works */
+/* A reset, and what only reads or writes edu's registers: never fail. */
+static const int ok_errno_none[] = { 0 };
 /*
  * A bad value EINVAL, a number too big for it ERANGE (kstrto*), a
  * reservation over an instance EBUSY, a scanout
@@ -228,12 +229,12 @@ static const int ok_errno_edu_map[] = { EINVAL, EEXIST, ENOENT, 0 };
 static const int * const ok_errnos[OP_KINDS] = {
 	[OP_IOCTL] = ok_errno_ioctl, [OP_RW] = ok_errno_rw,
 	[OP_MMAP] = ok_errno_mmap,
-	[OP_RESET] = ok_errno_reset, [OP_POLICY] = ok_errno_policy,
+	[OP_RESET] = ok_errno_none, [OP_POLICY] = ok_errno_policy,
 	[OP_MIG] = ok_errno_mig, [OP_CHURN] = ok_errno_churn,
-	[OP_EDU_MMIO] = ok_errno_rw, [OP_EDU_FACT] = ok_errno_reset,
-	[OP_EDU_DMA] = ok_errno_reset, [OP_EDU_IRQ] = ok_errno_edu_irq,
-	[OP_EDU_CFG] = ok_errno_rw, [OP_EDU_TENANT] = ok_errno_reset,
-	[OP_EDU_RESET] = ok_errno_reset, [OP_EDU_MIG] = ok_errno_mig,
+	[OP_EDU_MMIO] = ok_errno_rw, [OP_EDU_FACT] = ok_errno_none,
+	[OP_EDU_DMA] = ok_errno_none, [OP_EDU_IRQ] = ok_errno_edu_irq,
+	[OP_EDU_CFG] = ok_errno_rw, [OP_EDU_TENANT] = ok_errno_none,
+	[OP_EDU_RESET] = ok_errno_none, [OP_EDU_MIG] = ok_errno_mig,
 	[OP_EDU_KNOB] = ok_errno_edu_knob, [OP_EDU_MAP] = ok_errno_edu_map,
 	[OP_EDU_CHURN] = ok_errno_churn,
 };
@@ -766,6 +767,43 @@ static void mig_fix_crc(const struct fuzz *f, u8 *s)
 	memcpy(s + f->state_at - MIG_REC_SIZE + MIG_REC_CRC, &crc, 4);
 }
 
+/* Bytes of the state in @s (a copy of the good stream) set at random. */
+static void spoil_state(struct worker *w, u8 *s)
+{
+	const struct fuzz *f = w->f;
+	size_t n, i;
+
+	for (n = 1 + rnd(&w->r) % 16; n; n--) {
+		i = f->state_at + rnd(&w->r) % (f->good_len - f->state_at);
+		s[i] = rnd(&w->r) % 2 ? rnd(&w->r) : 0xff;
+	}
+}
+
+/*
+ * What any model's stream may be spoiled with, in place in @s (@len bytes
+ * long, room for 4 KiB more): cut short, random bytes appended, or random
+ * bytes alone.  Returns the new length.
+ */
+static size_t spoil_stream_length(struct worker *w, u8 *s, size_t len)
+{
+	size_t i, n;
+
+	switch (rnd(&w->r) % 3) {
+	case 0:
+		return rnd(&w->r) % len;
+	case 1:
+		n = 1 + rnd(&w->r) % 4096;
+		for (i = 0; i < n; i++)
+			s[len + i] = rnd(&w->r);
+		return len + n;
+	default:
+		len = edgy(&w->r, 4096) % (64 * 1024);
+		for (i = 0; i < len; i++)
+			s[i] = rnd(&w->r);
+		return len;
+	}
+}
+
 /*
  * A stream to resume from, into w->stream: the captured one as it is,
  * with bytes of the header or of record heads flipped, with hostile state
@@ -793,10 +831,7 @@ static size_t hostile_stream(struct worker *w)
 		break;
 	case 2:
 		/* hostile state that passes the CRC: the model must check */
-		for (n = 1 + rnd(&w->r) % 16; n; n--) {
-			i = f->state_at + rnd(&w->r) % (f->good_len - f->state_at);
-			s[i] = rnd(&w->r) % 2 ? rnd(&w->r) : 0xff;
-		}
+		spoil_state(w, s);
 		mig_fix_crc(f, s);
 		break;
 	case 3: {
@@ -816,18 +851,9 @@ static size_t hostile_stream(struct worker *w)
 		break;
 	}
 	case 4:
-		len = rnd(&w->r) % f->good_len;
-		break;
 	case 5:
-		n = 1 + rnd(&w->r) % 4096;
-		for (i = 0; i < n; i++)
-			s[len + i] = rnd(&w->r);
-		len += n;
-		break;
 	case 6:
-		len = edgy(&w->r, 4096) % (64 * 1024);
-		for (i = 0; i < len; i++)
-			s[i] = rnd(&w->r);
+		len = spoil_stream_length(w, s, len);
 		break;
 	default:
 		/* memory bytes flipped: taken as they are, the CRC skips them */
@@ -1109,6 +1135,22 @@ static void edu_set(struct worker *w, int fd, u32 off, unsigned int size,
 static unsigned int edu_width(struct worker *w, u64 v)
 {
 	return v >> 32 || rnd(&w->r) % 2 ? 8 : 4;
+}
+
+/*
+ * A DMA's four registers written, the command last: in 8 bytes each, or
+ * (@any_width) in 4 where the value fits, now and then.
+ */
+static void edu_dma_regs(struct worker *w, int fd, u64 src, u64 dst, u64 cnt,
+			 u64 cmd, bool any_width)
+{
+	const u64 val[] = { src, dst, cnt, cmd };
+	const u32 reg[] = { EDU_DMA_SRC, EDU_DMA_DST, EDU_DMA_COUNT, EDU_DMA_CMD };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(reg); i++)
+		edu_set(w, fd, reg[i], any_width ? edu_width(w, val[i]) : 8,
+			val[i]);
 }
 
 #define CFG_OFF		VSLICE_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX)
@@ -1398,12 +1440,8 @@ static void op_edu_dma(struct worker *w)
 					 __ATOMIC_RELAXED);
 		}
 	}
-	v = to_ram ? buf : ram;
-	edu_set(w, fd, EDU_DMA_SRC, edu_width(w, v), v);
-	v = to_ram ? ram : buf;
-	edu_set(w, fd, EDU_DMA_DST, edu_width(w, v), v);
-	edu_set(w, fd, EDU_DMA_COUNT, edu_width(w, cnt), cnt);
-	edu_set(w, fd, EDU_DMA_CMD, edu_width(w, cmd), cmd);
+	edu_dma_regs(w, fd, to_ram ? buf : ram, to_ram ? ram : buf, cnt, cmd,
+		     true);
 	if (!(rnd(&w->r) % 4)) {
 		v = edu_get(w, fd, EDU_IRQ_STATUS, 4);
 		edu_set(w, fd, EDU_IRQ_ACK, 4, rnd(&w->r) % 2 ? v : rnd(&w->r));
@@ -1716,10 +1754,7 @@ static u64 edu_d_start(struct worker *w, struct edu_tenant *d, u64 src,
 	p = d->to_ram ? edu_d_dst(e, dst, cnt) : NULL;
 	if (p)
 		memset(p - 16, POISON, cnt + 32);
-	edu_set(w, fd, EDU_DMA_SRC, edu_width(w, src), src);
-	edu_set(w, fd, EDU_DMA_DST, edu_width(w, dst), dst);
-	edu_set(w, fd, EDU_DMA_COUNT, edu_width(w, cnt), cnt);
-	edu_set(w, fd, EDU_DMA_CMD, edu_width(w, cmd), cmd);
+	edu_dma_regs(w, fd, src, dst, cnt, cmd, true);
 	return edu_get(w, fd, EDU_DMA_CMD, 8);
 }
 
@@ -2114,14 +2149,12 @@ static bool edu_wait_dma(struct worker *w, int fd, u64 *cmd)
 
 #define CHURN_RAM	0x4000
 
-/* Start a DMA of @fd's: @cnt bytes of RAM at IOVA_STABLE to its buffer. */
+/* Start a DMA of @fd's: @cnt bytes between IOVA_STABLE and its buffer. */
 static void edu_churn_dma(struct worker *w, int fd, u64 cnt, bool to_ram)
 {
-	edu_set(w, fd, EDU_DMA_SRC, 8, to_ram ? EDU_BUF : IOVA_STABLE);
-	edu_set(w, fd, EDU_DMA_DST, 8, to_ram ? IOVA_STABLE : EDU_BUF);
-	edu_set(w, fd, EDU_DMA_COUNT, 8, cnt);
-	edu_set(w, fd, EDU_DMA_CMD, 8,
-		EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0));
+	edu_dma_regs(w, fd, to_ram ? EDU_BUF : IOVA_STABLE,
+		     to_ram ? IOVA_STABLE : EDU_BUF, cnt,
+		     EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0), false);
 }
 
 /*
@@ -2325,7 +2358,7 @@ static size_t edu_hostile_stream(struct worker *w)
 		MIG_HDR_SIZE, MIG_HDR_SIZE + 16,
 	};
 	struct fuzz *f = w->f;
-	size_t len = f->good_len, at = f->state_at + CFG_SIZE, i, n;
+	size_t len = f->good_len, at = f->state_at + CFG_SIZE, n;
 	bool crc = false;
 	u8 *s = w->stream;
 	unsigned int k;
@@ -2341,10 +2374,7 @@ static size_t edu_hostile_stream(struct worker *w)
 			s[rnd(&w->r) % f->state_at] ^= 1 << (rnd(&w->r) % 8);
 		break;
 	case 2:
-		for (n = 1 + rnd(&w->r) % 16; n; n--) {
-			i = f->state_at + rnd(&w->r) % (len - f->state_at);
-			s[i] = rnd(&w->r) % 2 ? rnd(&w->r) : 0xff;
-		}
+		spoil_state(w, s);
 		crc = true;
 		break;
 	case 3:
@@ -2371,18 +2401,9 @@ static size_t edu_hostile_stream(struct worker *w)
 		crc = true;
 		break;
 	case 4:
-		len = rnd(&w->r) % len;
-		break;
 	case 5:
-		n = 1 + rnd(&w->r) % 4096;
-		for (i = 0; i < n; i++)
-			s[len + i] = rnd(&w->r);
-		len += n;
-		break;
 	case 6:
-		len = edgy(&w->r, 4096) % 65536;
-		for (i = 0; i < len; i++)
-			s[i] = rnd(&w->r);
+		len = spoil_stream_length(w, s, len);
 		break;
 	default:
 		k = rnd(&w->r) % ARRAY_SIZE(fields);
