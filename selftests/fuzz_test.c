@@ -2273,13 +2273,16 @@ static void op_edu_churn(struct worker *w)
  * The scheduler's knobs: T's weight, cap and watchdog, D's watchdog
  * (D's thread waits for nothing, but a cap of 1% after a DMA would
  * keep it off the engine 20 s), valid and not; the parent's policy,
- * instance cap and types.
+ * instance cap and types.  T's weight stays 50 or more: a stop drains
+ * T's jobs in their fair turn, and at weight 1 each job of T's would
+ * count a hundred times over, a stop then legitimately waiting seconds
+ * behind D's jobs, past EDU_STOP_MS.
  */
 static void op_edu_knob(struct worker *w)
 {
 	static const char * const knobs[] = { "weight", "cap", "watchdog_ms" };
 	static const char * const vals[][8] = {
-		{ "100", "1", "10000", "300", "0", "10001", "-5", "0x40" },
+		{ "100", "50", "10000", "300", "0", "10001", "-5", "0x40" },
 		{ "100", "100", "50", "10", "0", "101", "1e2", "" },
 		{ "1000", "5", "20", "60000", "0", "60001", "4294967296", "ms" },
 	};
@@ -2426,8 +2429,10 @@ static size_t edu_hostile_stream(struct worker *w)
 /*
  * A state change of T's took @ns: the longest is told; one past
  * EDU_STOP_MS is a finding: a stop waits for the jobs T had queued, which
- * run at once (and those T submits meanwhile must not keep it waiting),
- * so a few hundred ms.  T's weight then is told too.
+ * run in T's turn (T's weight at least half D's: behind one job of each
+ * other tenant's at most), and those T submits meanwhile must not keep
+ * it waiting: well under a second of the engine.  T's weight then is
+ * told too.
  */
 static void edu_mig_took(struct worker *w, u32 state, u64 ns)
 {
