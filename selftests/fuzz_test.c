@@ -805,72 +805,83 @@ static size_t spoil_stream_length(struct worker *w, u8 *s, size_t len)
 }
 
 /*
- * A stream to resume from, into w->stream: the captured one as it is,
- * with bytes of the header or of record heads flipped, with hostile state
- * under a good CRC, with header and record fields at the edges,
- * truncated, extended, or random bytes.  Returns its length.
+ * The fields of a bochs-display's stream: bytes of the header or of
+ * record heads flipped; header and record fields at the edges (under a
+ * good CRC or not); memory bytes flipped (taken as they are: the CRC
+ * skips them).  Returns whether the CRC is to be made good.
+ */
+static bool bochs_spoil_fields(struct worker *w, u8 *s)
+{
+	/* header fields, then a record's type, pass, offset, length */
+	static const unsigned int fields[] = {
+		8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, MIG_HDR_CHUNK, 84,
+		0, 4, 8, 16,
+	};
+	const struct fuzz *f = w->f;
+	unsigned int runs = f->target_size / MIG_RUN, k;
+	size_t i, n;
+	u64 v;
+
+	switch (rnd(&w->r) % 3) {
+	case 0:
+		for (n = 1 + rnd(&w->r) % 8; n; n--) {
+			i = rnd(&w->r) % 2 ? rnd(&w->r) % MIG_HDR_SIZE :
+			    mig_rec_at(rnd(&w->r) % runs) + rnd(&w->r) % MIG_REC_SIZE;
+			s[i] ^= 1 << (rnd(&w->r) % 8);
+		}
+		return false;
+	case 1:
+		k = rnd(&w->r) % ARRAY_SIZE(fields);
+		v = edgy(&w->r, f->good_len);
+		i = fields[k] + (k >= 6 ? mig_rec_at(rnd(&w->r) % runs) : 0);
+		memcpy(s + i, &v, k == 2 || k == 3 || k >= 8 ? 8 : 4);
+		return rnd(&w->r) % 2;
+	default:
+		for (n = 1 + rnd(&w->r) % 8; n; n--)
+			s[mig_rec_at(rnd(&w->r) % runs) + MIG_REC_SIZE +
+			  rnd(&w->r) % MIG_RUN] ^= 0xff;
+		return false;
+	}
+}
+
+static bool edu_spoil_fields(struct worker *w, u8 *s);
+static void edu_short_fact(const struct fuzz *f, u8 *s, size_t len);
+
+/*
+ * A stream to resume the target from, into w->stream: the captured one
+ * as it is, with hostile state under a good CRC (the model must check),
+ * truncated, extended or random, or with the model's own fields
+ * spoiled.  Returns its length.
  */
 static size_t hostile_stream(struct worker *w)
 {
 	struct fuzz *f = w->f;
-	size_t len = f->good_len, i, n;
-	unsigned int runs = f->target_size / MIG_RUN;
+	size_t len = f->good_len;
 	u8 *s = w->stream;
-	u64 v;
+	bool crc = false;
 
 	memcpy(s, f->good, f->good_len);
 	switch (rnd(&w->r) % 8) {
 	case 0:
 		break;
 	case 1:
-		for (n = 1 + rnd(&w->r) % 8; n; n--) {
-			i = rnd(&w->r) % 2 ? rnd(&w->r) % MIG_HDR_SIZE :
-			    mig_rec_at(rnd(&w->r) % runs) + rnd(&w->r) % MIG_REC_SIZE;
-			s[i] ^= 1 << (rnd(&w->r) % 8);
-		}
+		spoil_state(w, s);
+		crc = true;
 		break;
 	case 2:
-		/* hostile state that passes the CRC: the model must check */
-		spoil_state(w, s);
-		mig_fix_crc(f, s);
-		break;
-	case 3: {
-		/* header fields, then a record's type, pass, offset, length */
-		static const unsigned int fields[] = {
-			8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, MIG_HDR_CHUNK, 84,
-			0, 4, 8, 16,
-		};
-		unsigned int k = rnd(&w->r) % ARRAY_SIZE(fields);
-		bool wide = k == 2 || k == 3 || k >= 8;
-
-		v = edgy(&w->r, f->good_len);
-		i = fields[k] + (k >= 6 ? mig_rec_at(rnd(&w->r) % runs) : 0);
-		memcpy(s + i, &v, wide ? 8 : 4);
-		if (rnd(&w->r) % 2)
-			mig_fix_crc(f, s);
-		break;
-	}
+	case 3:
 	case 4:
-	case 5:
-	case 6:
 		len = spoil_stream_length(w, s, len);
 		break;
 	default:
-		/* memory bytes flipped: taken as they are, the CRC skips them */
-		for (n = 1 + rnd(&w->r) % 8; n; n--)
-			s[mig_rec_at(rnd(&w->r) % runs) + MIG_REC_SIZE +
-			  rnd(&w->r) % MIG_RUN] ^= 0xff;
+		crc = f->edu ? edu_spoil_fields(w, s) : bochs_spoil_fields(w, s);
 		break;
 	}
+	if (f->edu)
+		edu_short_fact(f, s, len);
+	if (crc)
+		mig_fix_crc(f, s);
 	return len;
-}
-
-static size_t edu_hostile_stream(struct worker *w);
-
-/* A stream to resume from for the target, whichever its model. */
-static size_t mig_stream(struct worker *w)
-{
-	return w->f->edu ? edu_hostile_stream(w) : hostile_stream(w);
 }
 
 static void mig_close(struct worker *w)
@@ -951,7 +962,7 @@ static void op_mig(struct worker *w, enum op_kind kind)
 			      pread(w->data_fd, w->stream, len, 0);
 			account(w, kind, ret, "reading the data file");
 		} else {
-			len = mig_stream(w);
+			len = hostile_stream(w);
 			ret = write(w->data_fd, w->stream,
 				    rnd(&w->r) % 2 ? len : len % 65536);
 			account(w, kind, ret, "writing the data file");
@@ -985,7 +996,7 @@ cycle:
 		account(w, kind, ret, "entering RESUMING");
 		if (ret || w->data_fd < 0)
 			break;
-		ret = mig_write_all(w, mig_stream(w));
+		ret = mig_write_all(w, hostile_stream(w));
 		account(w, kind, ret, "writing a stream");
 		ret = mig_set(w, VFIO_DEVICE_STATE_STOP);
 		account(w, kind, ret, "resuming from a stream");
@@ -2343,13 +2354,12 @@ static void op_edu_knob(struct worker *w)
 #define MIG_EDU_CMD	40
 
 /*
- * A stream to resume T from: its own as it is, with header or record
- * bits flipped, with hostile state (config space, registers, buffer) or
- * registers at the edges under a good CRC, with header fields at the
- * edges, truncated, extended, or random.  A factorial it starts stays
- * short.  Returns its length.
+ * The fields of an edu's stream: bits flipped before the state (header,
+ * record head, under a bad CRC); edu's registers at the edges (under a
+ * good one); header fields at the edges (under a good CRC or not).
+ * Returns whether the CRC is to be made good.
  */
-static size_t edu_hostile_stream(struct worker *w)
+static bool edu_spoil_fields(struct worker *w, u8 *s)
 {
 	static const u64 status[] = {
 		0, EDU_STATUS_COMPUTING, EDU_STATUS_IRQFACT, 0x81, 0x2, 0x100,
@@ -2360,27 +2370,17 @@ static size_t edu_hostile_stream(struct worker *w)
 		8, 12, MIG_HDR_BLOB, MIG_HDR_MEM, MIG_HDR_CHUNK, 84,
 		MIG_HDR_SIZE, MIG_HDR_SIZE + 16,
 	};
-	struct fuzz *f = w->f;
-	size_t len = f->good_len, at = f->state_at + CFG_SIZE, n;
-	bool crc = false;
-	u8 *s = w->stream;
+	const struct fuzz *f = w->f;
+	size_t at = f->state_at + CFG_SIZE, n;
 	unsigned int k;
-	u32 fact;
 	u64 v;
 
-	memcpy(s, f->good, f->good_len);
-	switch (rnd(&w->r) % 8) {
+	switch (rnd(&w->r) % 3) {
 	case 0:
-		break;
-	case 1:
 		for (n = 1 + rnd(&w->r) % 8; n; n--)
 			s[rnd(&w->r) % f->state_at] ^= 1 << (rnd(&w->r) % 8);
-		break;
-	case 2:
-		spoil_state(w, s);
-		crc = true;
-		break;
-	case 3:
+		return false;
+	case 1:
 		switch (rnd(&w->r) % 4) {
 		case 0:
 			v = status[rnd(&w->r) % ARRAY_SIZE(status)];
@@ -2401,29 +2401,26 @@ static size_t edu_hostile_stream(struct worker *w)
 			memcpy(s + at + (rnd(&w->r) % 2 ? MIG_EDU_IRQ : 0), &v, 4);
 			break;
 		}
-		crc = true;
-		break;
-	case 4:
-	case 5:
-	case 6:
-		len = spoil_stream_length(w, s, len);
-		break;
+		return true;
 	default:
 		k = rnd(&w->r) % ARRAY_SIZE(fields);
 		v = edgy(&w->r, f->good_len);
-		memcpy(s + fields[k], &v,
-		       k == 2 || k == 3 || k == 7 ? 8 : 4);
-		crc = rnd(&w->r) % 2;
-		break;
+		memcpy(s + fields[k], &v, k == 2 || k == 3 || k == 7 ? 8 : 4);
+		return rnd(&w->r) % 2;
 	}
-	if (len >= at + MIG_EDU_FACT + 4) {
-		memcpy(&fact, s + at + MIG_EDU_FACT, 4);
-		fact %= FACT_MAX;
-		memcpy(s + at + MIG_EDU_FACT, &fact, 4);
-	}
-	if (crc)
-		mig_fix_crc(f, s);
-	return len;
+}
+
+/* A factorial a stream of @len bytes in @s starts stays short. */
+static void edu_short_fact(const struct fuzz *f, u8 *s, size_t len)
+{
+	size_t at = f->state_at + CFG_SIZE + MIG_EDU_FACT;
+	u32 fact;
+
+	if (len < at + 4)
+		return;
+	memcpy(&fact, s + at, 4);
+	fact %= FACT_MAX;
+	memcpy(s + at, &fact, 4);
 }
 
 /*
