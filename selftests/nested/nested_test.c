@@ -12,8 +12,9 @@
  * display.GUEST.*  one variant per nested guest kernel
  *                  (VSLICE_NESTED_GUESTS): boot, the pattern in VRAM, the
  *                  mode attribute, the screendump
- * edu.GUEST.*      the same guest has an edu instance too (when the test
- *                  VM has an edu parent): a user-space driver in the guest
+ * edu.GUEST.*      the display guest has an edu instance too (when the
+ *                  test VM has an edu parent; igt's guests have the display
+ *                  alone, as the reference): a user-space driver in the guest
  *                  (selftests/vslice-edu-uio.c, on uio_pci_generic) runs
  *                  factorials and DMAs on it, each ending in an interrupt
  *                  delivered into the guest
@@ -205,11 +206,12 @@ static bool guest_opts(struct __test_metadata *_metadata, const char *name,
 }
 
 /*
- * Start guest @name on a new instance and wait until it takes commands.
+ * Start guest @name on a new instance (and, @with_edu, an edu instance)
+ * and wait until it takes commands.
  * Return: false if the test was skipped.
  */
 static bool guest_boot(struct __test_metadata *_metadata, const char *name,
-		       struct vslice_nested *g)
+		       struct vslice_nested *g, bool with_edu)
 {
 	struct vslice_nested_opts o;
 	char uuid[VSLICE_UUID_LEN], dir[256], dev[160] = "";
@@ -255,7 +257,7 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 		 "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,display=%s", uuid,
 		 disp ? "on" : "off");
 	/* and an edu instance beside the display, for edu.* */
-	edu_bdf = vslice_edu_parent();
+	edu_bdf = with_edu ? vslice_edu_parent() : NULL;
 	if (edu_bdf) {
 		vslice_create_assert(edu_bdf, EDU_TYPE, edu_uuid);
 		snprintf(edu_dev, sizeof(edu_dev),
@@ -319,20 +321,28 @@ static bool guest_boot(struct __test_metadata *_metadata, const char *name,
 	return true;
 }
 
+/* What guest_get() does when the guest is not running. */
+enum guest_absent {
+	GUEST_ATTACH_ONLY,	/* fail */
+	GUEST_BOOT_WITH_EDU,	/* boot it, with an edu instance too */
+	GUEST_BOOT_DISPLAY,	/* boot it with the display only (igt) */
+};
+
 /*
- * Attach to guest @name; start it if @boot and it is not running.
+ * Attach to guest @name; start it as @absent says if it is not running.
  * Return: false if the test was skipped.
  */
 static bool guest_get(struct __test_metadata *_metadata, const char *name,
-		      struct vslice_nested *g, bool boot)
+		      struct vslice_nested *g, enum guest_absent absent)
 {
 	char dir[256], skip[256];
 	int ret;
 
 	guest_dir(dir, sizeof(dir), name);
 	ret = vslice_nested_attach(g, dir);
-	if (ret && boot)
-		return guest_boot(_metadata, name, g);
+	if (ret && absent != GUEST_ATTACH_ONLY)
+		return guest_boot(_metadata, name, g,
+				  absent == GUEST_BOOT_WITH_EDU);
 	if (ret && !vslice_nested_get(g, "skip", skip, sizeof(skip)) && *skip)
 		SKIP(return false, "%s", skip);
 	ASSERT_EQ(0, ret) {
@@ -391,7 +401,7 @@ FIXTURE_TEARDOWN(display)
 
 TEST_F_TIMEOUT(display, boot, BOOT_TIMEOUT + 120)
 {
-	if (!guest_boot(_metadata, self->name, &self->g))
+	if (!guest_boot(_metadata, self->name, &self->g, true))
 		return;
 	log_facts(_metadata, &self->g, "userspace", NULL);
 	log_facts(_metadata, &self->g, "modprobe", NULL);
@@ -446,7 +456,7 @@ TEST_F_TIMEOUT(display, fb_in_vram, DRAW_TIMEOUT + SETTLE_TIMEOUT + 60)
 	u8 *vram;
 	int ret;
 
-	if (!guest_get(_metadata, self->name, &self->g, false))
+	if (!guest_get(_metadata, self->name, &self->g, GUEST_ATTACH_ONLY))
 		return;
 	ret = vslice_nested_draw(&self->g, 0x5eed0000 + now_s(), &d,
 				 DRAW_TIMEOUT);
@@ -505,7 +515,7 @@ TEST_F_TIMEOUT(display, mode_attribute, 60)
 	struct vslice_mode m;
 	struct vslice_frame d;
 
-	if (!guest_get(_metadata, self->name, &self->g, false))
+	if (!guest_get(_metadata, self->name, &self->g, GUEST_ATTACH_ONLY))
 		return;
 	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
 	ASSERT_EQ(0, vslice_inst_attr(uuid, "mode", mode, sizeof(mode)))
@@ -532,7 +542,7 @@ TEST_F_TIMEOUT(display, screendump, SETTLE_TIMEOUT + 120)
 	u32 got = 0;
 	int ret = 0;
 
-	if (!guest_get(_metadata, self->name, &self->g, false))
+	if (!guest_get(_metadata, self->name, &self->g, GUEST_ATTACH_ONLY))
 		return;
 	vslice_nested_get(&self->g, "display", disp, sizeof(disp));
 	/* the guest ran with display=on: QEMU found the region plane */
@@ -632,7 +642,7 @@ TEST_F_TIMEOUT(display, physical_scanout, SETTLE_TIMEOUT + 300)
 
 	if (!dir || !*dir)
 		SKIP(return, "the test bed shows no screen of this VM (VSLICE_OUTER_SCREENS)");
-	if (!guest_get(_metadata, self->name, &self->g, false))
+	if (!guest_get(_metadata, self->name, &self->g, GUEST_ATTACH_ONLY))
 		return;
 	ASSERT_EQ(0, vslice_frame_get(&self->g, "drawn", &d));
 	ASSERT_EQ(0, vslice_nested_get(&self->g, "uuid", uuid, sizeof(uuid)));
@@ -739,7 +749,7 @@ TEST_F_TIMEOUT(edu, guest_driver_gets_interrupts,
 
 	if (!vslice_edu_parent())
 		SKIP(return, "no edu (1234:11e8) in this machine");
-	if (!guest_get(_metadata, self->name, &self->g, true))
+	if (!guest_get(_metadata, self->name, &self->g, GUEST_BOOT_WITH_EDU))
 		return;
 	ASSERT_EQ(0, vslice_nested_get(&self->g, "edu_uuid", uuid,
 				       sizeof(uuid)));
@@ -908,7 +918,8 @@ static void igt_compare(struct __test_metadata *_metadata, const char *test)
 		       test);
 	}
 
-	if (!guest_get(_metadata, cfg.igt_guest, &g, true))
+	/* igt's guests as before edu: the display alone */
+	if (!guest_get(_metadata, cfg.igt_guest, &g, GUEST_BOOT_DISPLAY))
 		return;
 	t0 = now_s();
 	ret = vslice_nested_cmd(&g, IGT_TIMEOUT, &start, "igt %s", test);
