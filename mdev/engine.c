@@ -89,9 +89,17 @@ static const char * const vslice_sched_policy_names[] = {
 	[VSLICE_SCHED_WEIGHTED]		= "weighted",
 };
 
+static void vslice_engine_account_locked(struct vslice_engine *e,
+					 struct vslice_edu *t,
+					 const struct vslice_edu_job *job,
+					 enum vslice_edu_job_kind kind,
+					 u64 start, u64 ns, int err);
+
 /*
- * Tell the tenant its factorial ended, once: from the interrupt handler,
- * or from the thread when the device never interrupted.
+ * End the running factorial, once: from the interrupt handler, or from
+ * the thread when the device never interrupted.  It is accounted before
+ * its tenant hears of it, so that the tenant's counters and the
+ * scheduler's idea of who ran last never lag behind what the tenant sees.
  */
 static void vslice_engine_fact_end(struct vslice_engine *e)
 {
@@ -110,6 +118,10 @@ static void vslice_engine_fact_end(struct vslice_engine *e)
 	e->end = ktime_get_ns();
 	gen = e->job.gen;
 	result = readl(e->mmio + VSLICE_EDU_REG_FACT);
+	vslice_engine_account_locked(e, t, &e->job, VSLICE_EDU_JOB_FACT,
+				     e->start, e->end - e->start, 0);
+	e->last = t;
+	e->last_end = e->end;
 	spin_unlock_irqrestore(&e->lock, flags);
 	/* @t stays: it is @running until the thread has seen @done */
 	vslice_edu_complete(t, VSLICE_EDU_JOB_FACT, gen, result, false);
@@ -468,10 +480,13 @@ static int vslice_engine_thread(void *data)
 			vslice_edu_complete(t, kind, job.gen, 0, err);
 
 		spin_lock_irq(&e->lock);
-		vslice_engine_account_locked(e, t, &job, kind, start, ns, err);
+		if (kind == VSLICE_EDU_JOB_DMA) {	/* a factorial's is done */
+			vslice_engine_account_locked(e, t, &job, kind, start,
+						     ns, err);
+			e->last = t;
+			e->last_end = ktime_get_ns();
+		}
 		e->running = NULL;
-		e->last = t;
-		e->last_end = ktime_get_ns();
 		spin_unlock_irq(&e->lock);
 		wake_up_all(&e->idle);
 	}
