@@ -89,11 +89,34 @@ static const char * const vslice_sched_policy_names[] = {
 	[VSLICE_SCHED_WEIGHTED]		= "weighted",
 };
 
+/* Account a job that ran for @ns from @start. */
 static void vslice_engine_account_locked(struct vslice_engine *e,
 					 struct vslice_edu *t,
 					 const struct vslice_edu_job *job,
 					 enum vslice_edu_job_kind kind,
-					 u64 start, u64 ns, int err);
+					 u64 start, u64 ns, int err)
+{
+	bool overran = ns > (u64)t->watchdog_ms * NSEC_PER_MSEC;
+	u64 end = start + ns;
+
+	lockdep_assert_held(&e->lock);
+	t->counts.jobs++;
+	t->counts.engine_ns += ns;
+	t->counts.queued_ns += start - job->submitted;
+	if (kind == VSLICE_EDU_JOB_DMA && !err)
+		t->counts.dma_bytes += job->cnt;
+	if (e->policy == VSLICE_SCHED_WEIGHTED)
+		t->vruntime += div_u64(ns * VSLICE_EDU_WEIGHT_DEFAULT,
+				       t->weight);
+	else
+		t->vruntime += ns;
+	if (t->cap < 100)
+		t->eligible = start + div_u64(ns * 100, t->cap);
+	if (overran) {
+		t->counts.watchdog_hits++;
+		t->eligible = max(t->eligible, end + ns);
+	}
+}
 
 /*
  * End the running factorial, once: from the interrupt handler, or from
@@ -396,35 +419,6 @@ static struct vslice_edu *vslice_engine_pick_locked(struct vslice_engine *e,
 	e->end = 0;
 	e->ended = false;
 	return best;
-}
-
-/* Account a job that ran for @ns from @start. */
-static void vslice_engine_account_locked(struct vslice_engine *e,
-					 struct vslice_edu *t,
-					 const struct vslice_edu_job *job,
-					 enum vslice_edu_job_kind kind,
-					 u64 start, u64 ns, int err)
-{
-	bool overran = ns > (u64)t->watchdog_ms * NSEC_PER_MSEC;
-	u64 end = start + ns;
-
-	lockdep_assert_held(&e->lock);
-	t->counts.jobs++;
-	t->counts.engine_ns += ns;
-	t->counts.queued_ns += start - job->submitted;
-	if (kind == VSLICE_EDU_JOB_DMA && !err)
-		t->counts.dma_bytes += job->cnt;
-	if (e->policy == VSLICE_SCHED_WEIGHTED)
-		t->vruntime += div_u64(ns * VSLICE_EDU_WEIGHT_DEFAULT,
-				       t->weight);
-	else
-		t->vruntime += ns;
-	if (t->cap < 100)
-		t->eligible = start + div_u64(ns * 100, t->cap);
-	if (overran) {
-		t->counts.watchdog_hits++;
-		t->eligible = max(t->eligible, end + ns);
-	}
 }
 
 static bool vslice_engine_kicked(struct vslice_engine *e)

@@ -31,32 +31,13 @@
 #include <linux/pci_regs.h>
 
 #include "lib/vslice.h"
+#include "lib/edu.h"
 
 #define TAG		"vslice-edu: "
 #define PCI_DEVICES	"/sys/bus/pci/devices"
 #define UIO_DRIVER	"/sys/bus/pci/drivers/uio_pci_generic"
-#define EDU_ID_VENDOR	0x1234
-#define EDU_ID_DEVICE	0x11e8
 
-/* edu's registers (QEMU docs/specs/edu.rst) */
-#define EDU_ID		0x00
-#define EDU_LIVENESS	0x04
-#define EDU_FACT	0x08
-#define EDU_STATUS	0x20
-#define EDU_IRQ_STATUS	0x24
-#define EDU_IRQ_ACK	0x64
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_COUNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_STATUS_IRQFACT	0x80
-#define EDU_IRQ_FACT	0x001
-#define EDU_IRQ_DMA	0x100
-#define EDU_DMA_RUN	0x1
-#define EDU_DMA_TO_RAM	0x2
-#define EDU_DMA_IRQ	0x4
-#define EDU_DMA_ERROR	0x8	/* vslice's: the DMA was refused */
-#define EDU_BUF		0x40000
+/* edu's reach: its DMA addresses have 28 bits */
 #define EDU_DMA_REACH	(256ull << 20)
 
 #define PAGE		4096
@@ -142,8 +123,8 @@ static void find_edu(void)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(dir, sizeof(dir), PCI_DEVICES "/%s", de->d_name);
-		if (sysfs_hex(dir, "vendor") == EDU_ID_VENDOR &&
-		    sysfs_hex(dir, "device") == EDU_ID_DEVICE) {
+		if (sysfs_hex(dir, "vendor") == VSLICE_BOCHS_VENDOR &&
+		    sysfs_hex(dir, "device") == VSLICE_EDU_DEVICE) {
 			snprintf(dev.bdf, sizeof(dev.bdf), "%s", de->d_name);
 			break;
 		}
@@ -261,7 +242,7 @@ static void check_registers(void)
 {
 	u32 id = rd32(EDU_ID);
 
-	if ((id & 0xff) != 0xed)
+	if (id != EDU_ID_VALUE)
 		fail("identification 0x%08x", id);
 	wr32(EDU_LIVENESS, 0x12345678);
 	if (rd32(EDU_LIVENESS) != ~0x12345678u)
