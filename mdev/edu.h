@@ -184,8 +184,9 @@ enum vslice_sched_policy {
  * @irq: its interrupt (MSI)
  * @bounce: a page the edu's DMA reaches (its DMA mask is 28 bits)
  * @bounce_dma: @bounce's bus address
- * @thread: the engine thread, which runs every job
- * @done: completed by the physical interrupt
+ * @thread: the engine thread: picks jobs, starts factorials, runs DMAs
+ * @done: completed by the physical interrupt of a DMA
+ * @hang: ends a factorial whose interrupt never came
  * @lock: protects @tenants, @policy, @running, @job, @kind, @start, @end,
  *	  @ended, @owner, @last, @last_end, @min_vruntime, @kicked and the
  *	  scheduling fields of every tenant; taken inside an instance's
@@ -198,15 +199,14 @@ enum vslice_sched_policy {
  * @kind: its kind
  * @start: when it started on the device (ns; 0: not yet)
  * @end: when its interrupt came (ns; 0: not yet)
- * @ended: its tenant was told it ended (a factorial: by the interrupt
- *	   handler, so that the guest hears of it without waiting for the
- *	   thread)
+ * @ended: it ended (a factorial: in the interrupt handler, which tells
+ *	   its tenant and makes the engine idle, with no thread involved)
  * @owner: the tenant whose buffer is on the device
  * @last: the tenant whose job ended last, if still open
  * @last_end: when (ns)
  * @min_vruntime: the scheduler's clock: where a tenant that was idle
  *		  starts again, so that idling banks no credit
- * @kicked: a job was queued since the thread last looked
+ * @kicked: the thread has something to pick since it last looked
  * @work: the thread has work, or a tenant became eligible
  * @idle: woken whenever @running changes
  */
@@ -218,6 +218,7 @@ struct vslice_engine {
 	dma_addr_t bounce_dma;
 	struct task_struct *thread;
 	struct completion done;
+	struct delayed_work hang;
 	/* protects tenants, policy, the running job, owner, the queues */
 	spinlock_t lock;
 	struct list_head tenants;

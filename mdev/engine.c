@@ -2,18 +2,21 @@
 /*
  * vslice engine: the physical edu, time-sliced between its tenants.
  *
- * One kernel thread per parent runs every job on the device, one at a
- * time: a factorial (its run time grows with its argument and it cannot
- * be interrupted) or a DMA of up to 4 KiB between a tenant's memory and
- * the device buffer (edu completes a DMA 100 ms after it is started).
- * The physical interrupt (MSI) completes the job: a factorial's result
- * goes to the tenant's virtual edu (vslice_edu_complete(), which
- * interrupts the guest) from the interrupt handler itself, a DMA's from
- * the thread, which copies to the tenant's memory.  A factorial submitted
- * while the engine is idle, and that the scheduler would pick next,
- * starts on the device from the submitting write (a trapped access of the
- * guest), not from the thread: the guest's job waits for no wake-up of a
- * thread on the way in or out.
+ * The engine runs its tenants' jobs on the device one at a time: a
+ * factorial (its run time grows with its argument and it cannot be
+ * interrupted) or a DMA of up to 4 KiB between a tenant's memory and the
+ * device buffer (edu completes a DMA 100 ms after it is started).  The
+ * scheduler picks whenever the engine goes idle and a job waits.  A
+ * factorial starts on the device from wherever the pick happens: the
+ * tenant's trapped register write when the engine was idle, or the
+ * engine's kernel thread.  Its physical interrupt (MSI) ends it in the
+ * handler, which reads the result, gives it to the tenant's virtual edu
+ * (vslice_edu_complete(), which interrupts the guest), makes the engine
+ * idle and wakes the thread only if another job waits: a guest that
+ * submits factorials one after another on an engine of its own never
+ * waits for a thread's wake-up.  A DMA runs in the thread, to its end:
+ * it copies to and from the tenant's memory, which may sleep.  A
+ * factorial whose interrupt never comes is ended by a delayed work.
  *
  * DMA goes through one bounce page the device can reach (edu's DMA mask is
  * 28 bits, and a guest's 4 KiB need not be contiguous in host memory):
@@ -118,52 +121,131 @@ static void vslice_engine_account_locked(struct vslice_engine *e,
 	}
 }
 
+static const char *vslice_engine_name(const struct vslice_edu *t)
+{
+	return dev_name(&t->inst->mdev->dev);
+}
+
+/* Is @t's job @k one a stop in progress drains (submitted before it)? */
+static bool vslice_engine_drains(const struct vslice_edu *t, int k)
+{
+	return t->draining && t->jobs[k].submitted <= t->drain_from;
+}
+
+/* The tenant's job to run next, or -1: the older of the two. */
+static int vslice_engine_first_job(const struct vslice_edu *t)
+{
+	const struct vslice_edu_job *f = &t->jobs[VSLICE_EDU_JOB_FACT];
+	const struct vslice_edu_job *d = &t->jobs[VSLICE_EDU_JOB_DMA];
+
+	if (f->queued && (!d->queued || f->submitted <= d->submitted))
+		return VSLICE_EDU_JOB_FACT;
+	return d->queued ? VSLICE_EDU_JOB_DMA : -1;
+}
+
 /*
- * End the running factorial, once: from the interrupt handler, or from
- * the thread when the device never interrupted.  It is accounted before
- * its tenant hears of it, so that the tenant's counters and the
- * scheduler's idea of who ran last never lag behind what the tenant sees.
+ * Let the engine's thread pick again, if anything is queued: with nothing
+ * queued it sleeps on, and the next submit kicks it (or starts its
+ * factorial itself).
  */
-static void vslice_engine_fact_end(struct vslice_engine *e)
+static bool vslice_engine_kick_locked(struct vslice_engine *e)
+{
+	struct vslice_edu *t;
+	int k;
+
+	lockdep_assert_held(&e->lock);
+	list_for_each_entry(t, &e->tenants, node) {
+		k = vslice_engine_first_job(t);
+		if (k >= 0 && (!t->frozen || vslice_engine_drains(t, k))) {
+			e->kicked = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* How long after its start a factorial is given up as stuck. */
+static unsigned int vslice_engine_hang_ms(const struct vslice_edu *t)
+{
+	return READ_ONCE(t->watchdog_ms) + VSLICE_ENGINE_HANG_MS;
+}
+
+/*
+ * End the running factorial, once: from the interrupt handler, or, when
+ * @stuck, from the hang work, only if it has run for longer than a job
+ * may.  It is accounted before its tenant hears of it, so that the
+ * tenant's counters and the scheduler's idea of who ran last never lag
+ * behind what the tenant sees; it stops being the running job only
+ * after, so that a tenant closing meanwhile waits for its result to be
+ * delivered.  Returns whether it ended one.
+ */
+static bool vslice_engine_fact_end(struct vslice_engine *e, bool stuck)
 {
 	struct vslice_edu *t;
 	unsigned long flags;
-	u64 gen;
+	bool kick;
+	u64 gen, ns;
 	u32 result;
 
 	spin_lock_irqsave(&e->lock, flags);
 	t = e->running;
-	if (!t || e->kind != VSLICE_EDU_JOB_FACT || !e->start || e->ended) {
+	if (!t || e->kind != VSLICE_EDU_JOB_FACT || !e->start || e->ended ||
+	    (stuck && ktime_get_ns() - e->start <
+		      (u64)vslice_engine_hang_ms(t) * NSEC_PER_MSEC)) {
 		spin_unlock_irqrestore(&e->lock, flags);
-		return;
+		return false;
 	}
 	e->ended = true;
 	e->end = ktime_get_ns();
+	ns = e->end - e->start;
 	gen = e->job.gen;
 	result = readl(e->mmio + VSLICE_EDU_REG_FACT);
 	vslice_engine_account_locked(e, t, &e->job, VSLICE_EDU_JOB_FACT,
-				     e->start, e->end - e->start, 0);
+				     e->start, ns, 0);
 	e->last = t;
 	e->last_end = e->end;
+	if (!stuck)
+		cancel_delayed_work(&e->hang);
 	spin_unlock_irqrestore(&e->lock, flags);
-	/* @t stays: it is @running until the thread has seen @done */
+	trace_vslice_engine_complete(vslice_engine_name(t),
+				     VSLICE_EDU_JOB_FACT, ns);
 	vslice_edu_complete(t, VSLICE_EDU_JOB_FACT, gen, result, false);
+
+	spin_lock_irqsave(&e->lock, flags);
+	e->running = NULL;
+	kick = vslice_engine_kick_locked(e);
+	spin_unlock_irqrestore(&e->lock, flags);
+	wake_up_all(&e->idle);
+	if (kick)
+		wake_up(&e->work);
+	return true;
 }
 
 /*
  * The physical interrupt, an MSI (the engine's alone): the job running
  * ended.  As few device accesses as can be, each a trap to the machine's
- * emulator: acknowledge whatever it raised without reading what, and
- * read a factorial's result for its tenant.
+ * emulator: edu signals its MSI on every completion, acknowledged or not,
+ * so the handler acknowledges nothing (the engine never reads edu's
+ * interrupt status); it reads a factorial's result for its tenant.
  */
 static irqreturn_t vslice_engine_irq(int irq, void *data)
 {
 	struct vslice_engine *e = data;
 
-	writel(U32_MAX, e->mmio + VSLICE_EDU_REG_IRQ_ACK);
-	vslice_engine_fact_end(e);
-	complete(&e->done);
+	if (!vslice_engine_fact_end(e, false))
+		complete(&e->done);	/* a DMA, for the thread */
 	return IRQ_HANDLED;
+}
+
+/* A factorial that never interrupted: the device is stuck, or gone. */
+static void vslice_engine_hang(struct work_struct *work)
+{
+	struct vslice_engine *e = container_of(to_delayed_work(work),
+					       struct vslice_engine, hang);
+
+	if (vslice_engine_fact_end(e, true))
+		dev_err_ratelimited(&e->parent->pdev->dev,
+				    "edu did not finish a job: the engine is stuck\n");
 }
 
 /* Wait for the job just started; -ETIMEDOUT after @ms. */
@@ -187,11 +269,6 @@ static int vslice_engine_phys_dma(struct vslice_engine *e, u64 src, u64 dst,
 	       (to_ram ? VSLICE_EDU_DMA_TO_RAM : 0),
 	       e->mmio + VSLICE_EDU_REG_DMA_CMD);
 	return vslice_engine_wait(e, VSLICE_ENGINE_DMA_MS);
-}
-
-static const char *vslice_engine_name(const struct vslice_edu *t)
-{
-	return dev_name(&t->inst->mdev->dev);
 }
 
 /* Put @t's buffer on the device unless it is there already. */
@@ -266,78 +343,21 @@ static int vslice_engine_dma(struct vslice_engine *e, struct vslice_edu *t,
 	return vslice_core_dma_rw(cdev, iova, e->bounce, job->cnt, true);
 }
 
-/* Start the running tenant's factorial on the device. */
+/*
+ * Start the running tenant's factorial on the device.  Its interrupt ends
+ * it; the hang work, if it never comes, once the tenant's watchdog and
+ * VSLICE_ENGINE_HANG_MS after have passed.
+ */
 static void vslice_engine_fact_start_locked(struct vslice_engine *e)
 {
+	unsigned int ms = vslice_engine_hang_ms(e->running);
+
 	lockdep_assert_held(&e->lock);
-	reinit_completion(&e->done);
 	e->start = ktime_get_ns();
 	trace_vslice_engine_start(vslice_engine_name(e->running), e->kind,
 				  e->start - e->job.submitted);
+	mod_delayed_work(system_wq, &e->hang, msecs_to_jiffies(ms));
 	writel(e->job.arg, e->mmio + VSLICE_EDU_REG_FACT);
-}
-
-/*
- * Wait for the running factorial, started at @start: past @t's watchdog,
- * for as long as a stuck device may take.  Its tenant hears of the end
- * from the interrupt handler (or from here if the device never
- * interrupted).  Returns when it ended (ns).
- */
-static u64 vslice_engine_fact_wait(struct vslice_engine *e,
-				   struct vslice_edu *t, u64 start, int *err)
-{
-	unsigned int watchdog = READ_ONCE(t->watchdog_ms);
-	u64 ran = div_u64(ktime_get_ns() - start, NSEC_PER_MSEC);
-	u64 end;
-
-	*err = vslice_engine_wait(e, ran < watchdog ? watchdog - ran : 0);
-	if (*err)
-		*err = vslice_engine_wait(e, VSLICE_ENGINE_HANG_MS);
-	vslice_engine_fact_end(e);
-	spin_lock_irq(&e->lock);
-	end = e->end;
-	spin_unlock_irq(&e->lock);
-	return end;
-}
-
-/*
- * Run @t's job of @kind (a factorial is on the device already, since
- * @start); returns its engine time.
- */
-static u64 vslice_engine_run(struct vslice_engine *e, struct vslice_edu *t,
-			     enum vslice_edu_job_kind kind,
-			     const struct vslice_edu_job *job, u64 start,
-			     int *err)
-{
-	u64 end;
-
-	if (kind == VSLICE_EDU_JOB_DMA) {
-		*err = vslice_engine_dma(e, t, job);
-		end = ktime_get_ns();
-	} else {
-		end = vslice_engine_fact_wait(e, t, start, err);
-	}
-	if (*err == -ETIMEDOUT)
-		dev_err_ratelimited(&e->parent->pdev->dev,
-				    "edu did not finish a job: the engine is stuck\n");
-	return end - start;
-}
-
-/* Is @t's job @k one a stop in progress drains (submitted before it)? */
-static bool vslice_engine_drains(const struct vslice_edu *t, int k)
-{
-	return t->draining && t->jobs[k].submitted <= t->drain_from;
-}
-
-/* The tenant's job to run next, or -1: the older of the two. */
-static int vslice_engine_first_job(const struct vslice_edu *t)
-{
-	const struct vslice_edu_job *f = &t->jobs[VSLICE_EDU_JOB_FACT];
-	const struct vslice_edu_job *d = &t->jobs[VSLICE_EDU_JOB_DMA];
-
-	if (f->queued && (!d->queued || f->submitted <= d->submitted))
-		return VSLICE_EDU_JOB_FACT;
-	return d->queued ? VSLICE_EDU_JOB_DMA : -1;
 }
 
 /* Should @t (next job @k) run before @best (next job @bk)? */
@@ -427,13 +447,14 @@ static bool vslice_engine_kicked(struct vslice_engine *e)
 }
 
 /*
- * The engine: runs each job picked (here, or by a submitter that started
- * a factorial on the idle engine at once), to its end, then accounts it.
+ * The engine: starts each job it picks.  A factorial ends in the
+ * interrupt handler, which kicks the thread if another job waits; a DMA
+ * runs here to its end (it copies between the bounce page and the
+ * tenant's memory, which may sleep).
  */
 static int vslice_engine_thread(void *data)
 {
 	struct vslice_engine *e = data;
-	enum vslice_edu_job_kind kind;
 	struct vslice_edu_job job;
 	u64 start, ns, wait = 0;
 	struct vslice_edu *t;
@@ -442,14 +463,17 @@ static int vslice_engine_thread(void *data)
 	while (!kthread_should_stop()) {
 		spin_lock_irq(&e->lock);
 		e->kicked = false;
-		t = e->running;		/* picked by a submitter */
+		wait = 0;
+		/* a factorial on the device, or a DMA a submitter picked */
+		t = e->running;
 		if (!t)
 			t = vslice_engine_pick_locked(e, &wait);
-		if (t && e->kind == VSLICE_EDU_JOB_FACT && !e->start)
-			vslice_engine_fact_start_locked(e);
+		if (t && e->kind == VSLICE_EDU_JOB_FACT) {
+			if (!e->start)
+				vslice_engine_fact_start_locked(e);
+			t = NULL;	/* its end kicks us */
+		}
 		job = e->job;
-		kind = e->kind;
-		start = e->start;
 		spin_unlock_irq(&e->lock);
 		if (!t) {
 			/* to the nanosecond: a cap's pause is a few ms */
@@ -463,23 +487,24 @@ static int vslice_engine_thread(void *data)
 			continue;
 		}
 
-		if (kind == VSLICE_EDU_JOB_DMA) {
-			start = ktime_get_ns();
-			trace_vslice_engine_start(vslice_engine_name(t), kind,
-						  start - job.submitted);
-		}
-		ns = vslice_engine_run(e, t, kind, &job, start, &err);
-		trace_vslice_engine_complete(vslice_engine_name(t), kind, ns);
-		if (kind == VSLICE_EDU_JOB_DMA)
-			vslice_edu_complete(t, kind, job.gen, 0, err);
+		start = ktime_get_ns();
+		trace_vslice_engine_start(vslice_engine_name(t),
+					  VSLICE_EDU_JOB_DMA,
+					  start - job.submitted);
+		err = vslice_engine_dma(e, t, &job);
+		ns = ktime_get_ns() - start;
+		if (err == -ETIMEDOUT)
+			dev_err_ratelimited(&e->parent->pdev->dev,
+					    "edu did not finish a job: the engine is stuck\n");
+		trace_vslice_engine_complete(vslice_engine_name(t),
+					     VSLICE_EDU_JOB_DMA, ns);
+		vslice_edu_complete(t, VSLICE_EDU_JOB_DMA, job.gen, 0, err);
 
 		spin_lock_irq(&e->lock);
-		if (kind == VSLICE_EDU_JOB_DMA) {	/* a factorial's is done */
-			vslice_engine_account_locked(e, t, &job, kind, start,
-						     ns, err);
-			e->last = t;
-			e->last_end = ktime_get_ns();
-		}
+		vslice_engine_account_locked(e, t, &job, VSLICE_EDU_JOB_DMA,
+					     start, ns, err);
+		e->last = t;
+		e->last_end = ktime_get_ns();
 		e->running = NULL;
 		spin_unlock_irq(&e->lock);
 		wake_up_all(&e->idle);
@@ -493,14 +518,16 @@ static int vslice_engine_thread(void *data)
  *	 read from its registers
  * @kind: the factorial or the DMA
  *
- * A factorial that finds the engine idle and would be picked next starts
- * on the device here and now; anything else is the thread's.
+ * On an idle engine the scheduler picks here and now, and a factorial it
+ * picks starts on the device at once, from the guest's trapped write;
+ * DMAs, and waits for a job to become eligible, are the thread's.
  */
 void vslice_engine_submit_locked(struct vslice_edu *edu,
 				 enum vslice_edu_job_kind kind)
 {
 	struct vslice_engine *e = edu->engine;
 	struct vslice_edu_job *job = &edu->jobs[kind];
+	bool kick;
 	u64 wait;
 
 	vslice_core_assert_held(&edu->inst->core);
@@ -523,16 +550,19 @@ void vslice_engine_submit_locked(struct vslice_edu *edu,
 	job->cnt = edu->dma_cnt;
 	job->cmd = edu->dma_cmd;
 	job->queued = true;
-	e->kicked = true;
-	if (kind == VSLICE_EDU_JOB_FACT && !e->running &&
-	    vslice_engine_pick_locked(e, &wait) == edu &&
-	    e->kind == VSLICE_EDU_JOB_FACT)
-		vslice_engine_fact_start_locked(e);
-	spin_unlock(&e->lock);
 	trace_vslice_engine_submit(vslice_engine_name(edu), kind,
 				   kind == VSLICE_EDU_JOB_FACT ? job->arg :
 								 job->cnt);
-	wake_up(&e->work);
+	/* a factorial running: its end picks again */
+	if (!e->running && vslice_engine_pick_locked(e, &wait) &&
+	    e->kind == VSLICE_EDU_JOB_FACT)
+		vslice_engine_fact_start_locked(e);
+	/* the thread runs DMAs, and times a wait for an eligible job */
+	kick = !e->running || e->kind == VSLICE_EDU_JOB_DMA;
+	e->kicked |= kick;
+	spin_unlock(&e->lock);
+	if (kick)
+		wake_up(&e->work);
 }
 
 /**
@@ -736,6 +766,7 @@ static int vslice_engine_probe(struct vslice_parent *parent)
 	spin_lock_init(&e->lock);
 	INIT_LIST_HEAD(&e->tenants);
 	init_completion(&e->done);
+	INIT_DELAYED_WORK(&e->hang, vslice_engine_hang);
 	init_waitqueue_head(&e->work);
 	init_waitqueue_head(&e->idle);
 	e->policy = VSLICE_SCHED_WEIGHTED;
@@ -805,6 +836,9 @@ static void vslice_engine_remove(struct vslice_parent *parent)
 
 	kthread_stop(e->thread);
 	free_irq(e->irq, e);
+	cancel_delayed_work_sync(&e->hang);
+	/* the interrupts the engine never acknowledged */
+	writel(U32_MAX, e->mmio + VSLICE_EDU_REG_IRQ_ACK);
 	pci_free_irq_vectors(pdev);
 	pci_clear_master(pdev);
 	dma_free_coherent(&pdev->dev, VSLICE_EDU_BUF_SIZE, e->bounce,
