@@ -664,6 +664,12 @@ int vslice_nested_start(struct vslice_nested *g, const char *dir,
 	nested_add(argv, &argc, "%u", opts->mem_mb ? opts->mem_mb : 512);
 	nested_add(argv, &argc, "-nodefaults");
 	nested_add(argv, &argc, "-no-reboot");
+	/*
+	 * A guest that resets (a triple fault) ends QEMU without a word:
+	 * this says why QEMU ended, in qemu.log ("reason=7": the guest reset).
+	 */
+	nested_add(argv, &argc, "-trace");
+	nested_add(argv, &argc, "qemu_system_shutdown_request");
 	nested_add(argv, &argc, "-display");
 	nested_add(argv, &argc, "none");
 	nested_add(argv, &argc, "-serial");
