@@ -239,8 +239,9 @@ stage_initramfs() {
 		# an override of the collections' settings, only if asked for
 		[ -z "$TEST_TIMEOUT" ] || echo "VSLICE_TEST_TIMEOUT=$TEST_TIMEOUT"
 		echo "VSLICE_OUTER_SCREENS=$(screens_dir "$k")"
-		# fuzz_test's seed, op count and threads (make test-full: 10M ops)
-		env | grep '^VSLICE_FUZZ_[A-Z]*=[0-9A-Za-z]*$' || :
+		# fuzz_test's seed, op count and threads (make test-full: 10M
+		# ops); the options of KVM's modules (guest-init)
+		env | grep '^VSLICE_\(FUZZ_[A-Z]*\|KVM_OPTS\|KVM_AMD_OPTS\)=[0-9A-Za-z=_]*$' || :
 	} >"$ov/vslice/env"
 	nested_env "$k" >>"$ov/vslice/env"
 	echo "$vdeps" >"$ov/vslice/vslice.deps"
