@@ -22,7 +22,8 @@
  *
  * The protocol, with &vslice_core_dev.memory_lock:
  *
- *   sender (memory_lock for writing)     BAR fault (memory_lock, reading)
+ *   sender (the caller's mmap lock and   BAR fault (mmap lock and
+ *   memory_lock, both for writing)       memory_lock, both reading)
  *   clear the bits of a run of chunks    set the chunk's bit, map the
  *   zap the run's PTEs                   chunk writable
  *   (unlock, then copy the run)
@@ -58,6 +59,34 @@ static void vslice_dirty_zap(struct vslice_core_dev *cdev,
 				    (u64)n * VSLICE_DIRTY_CHUNK, true);
 }
 
+/*
+ * KVM maps a page of a BAR into its guest by faulting it in
+ * (fixup_user_fault()) and then reading the PTE back, both under the
+ * VMM's mmap lock for reading; a zap between the two fails the guest's
+ * access (KVM_RUN returns -EFAULT, and the VMM stops the guest).  The
+ * zaps of pre-copy come from the VMM's own calls on the device and the
+ * stream, so they take its mmap lock for writing and never land between
+ * the two.  The order is a fault's: mmap lock, then memory_lock.
+ */
+static struct mm_struct *vslice_dirty_lock(struct vslice_core_dev *cdev,
+					   bool zap)
+{
+	struct mm_struct *mm = zap ? current->mm : NULL;
+
+	if (mm)
+		mmap_write_lock(mm);
+	down_write(&cdev->memory_lock);
+	return mm;
+}
+
+static void vslice_dirty_unlock(struct vslice_core_dev *cdev,
+				struct mm_struct *mm)
+{
+	up_write(&cdev->memory_lock);
+	if (mm)
+		mmap_write_unlock(mm);
+}
+
 /**
  * vslice_dirty_start() - a saving stream begins: every page is to send
  * @cdev: device with migration enabled
@@ -70,6 +99,7 @@ int vslice_dirty_start(struct vslice_core_dev *cdev, bool track)
 	const struct vslice_region *mem = vslice_mig_mem(cdev);
 	unsigned long chunks = DIV_ROUND_UP(mem->backing, VSLICE_DIRTY_CHUNK);
 	struct vslice_core_dirty *d = &cdev->dirty;
+	struct mm_struct *mm;
 	unsigned long *map;
 
 	/* charged to the task that asked for the stream */
@@ -79,22 +109,22 @@ int vslice_dirty_start(struct vslice_core_dev *cdev, bool track)
 		return -ENOMEM;
 	bitmap_fill(map, chunks);
 
-	down_write(&cdev->memory_lock);
+	mm = vslice_dirty_lock(cdev, track);
 	if (WARN_ON(d->map)) {
-		up_write(&cdev->memory_lock);
+		vslice_dirty_unlock(cdev, mm);
 		kvfree(map);
 		return -EBUSY;
 	}
 	d->map = map;
 	d->chunks = chunks;
 	d->first_pfn = PHYS_PFN(mem->phys);
-	d->tracking = track;
+	WRITE_ONCE(d->tracking, track);
 	atomic64_set(&d->dirtied, 0);
 	d->round_start = ktime_get_ns();
 	/* a writable PTE from before would let writes go by unseen */
 	if (track)
 		vslice_dirty_zap(cdev, 0, chunks);
-	up_write(&cdev->memory_lock);
+	vslice_dirty_unlock(cdev, mm);
 	return 0;
 }
 
@@ -107,7 +137,7 @@ int vslice_dirty_start(struct vslice_core_dev *cdev, bool track)
 void vslice_dirty_freeze(struct vslice_core_dev *cdev)
 {
 	down_write(&cdev->memory_lock);
-	cdev->dirty.tracking = false;
+	WRITE_ONCE(cdev->dirty.tracking, false);
 	up_write(&cdev->memory_lock);
 }
 
@@ -122,7 +152,7 @@ void vslice_dirty_stop(struct vslice_core_dev *cdev)
 	down_write(&cdev->memory_lock);
 	map = cdev->dirty.map;
 	cdev->dirty.map = NULL;
-	cdev->dirty.tracking = false;
+	WRITE_ONCE(cdev->dirty.tracking, false);
 	up_write(&cdev->memory_lock);
 	kvfree(map);
 }
@@ -201,18 +231,20 @@ unsigned long vslice_dirty_take(struct vslice_core_dev *cdev,
 {
 	struct vslice_core_dirty *d = &cdev->dirty;
 	unsigned long start, end;
+	struct mm_struct *mm;
 
-	down_write(&cdev->memory_lock);
+	/* tracking only ends under us: at worst the mmap lock was not needed */
+	mm = vslice_dirty_lock(cdev, READ_ONCE(d->tracking));
 	start = find_next_bit(d->map, d->chunks, from);
 	if (start >= d->chunks) {
-		up_write(&cdev->memory_lock);
+		vslice_dirty_unlock(cdev, mm);
 		return 0;
 	}
 	end = find_next_zero_bit(d->map, min(d->chunks, start + max), start);
 	bitmap_clear(d->map, start, end - start);
 	if (d->tracking)
 		vslice_dirty_zap(cdev, start, end - start);
-	up_write(&cdev->memory_lock);
+	vslice_dirty_unlock(cdev, mm);
 	*first = start;
 	return end - start;
 }
