@@ -8,16 +8,16 @@
  * `-device vfio-pci,sysfsdev=...,display=on,enable-migration=on`.  The
  * guest draws a pattern; a second QEMU, started with "-incoming defer"
  * on another instance of the same type, takes the guest over (live
- * migration through a socket pair).  Where the kernel has PRE_COPY and
+ * migration through a socket pair) while the guest redraws its frame in a
+ * loop, writing its VRAM all through.  Where the kernel has PRE_COPY and
  * the data-size query (6.12, 7.x), QEMU's own downtime limit decides the
  * switchover and the migration must converge by itself, the instance's
- * VRAM pre-copied; on 6.1 the switchover is forced (the device cannot say
- * how much is left).  The guest does not draw while it moves: a guest
- * writing its VRAM during pre-copy sometimes dies of a KVM emulation
- * failure (issue 18, open; testing.rst).  Afterwards the frame must be in the
- * new instance's slice where its mode attribute says, the mode must be
- * the one the old instance had, QEMU's screendump must show it, and the
- * guest must go on drawing.
+ * VRAM pre-copied and the pages the guest wrote again sent again; on 6.1
+ * the switchover is forced (the device cannot say how much is left).
+ * Afterwards the guest's loop must draw on in the new QEMU, the frame
+ * must be in the new instance's slice where its mode attribute says, the
+ * mode must be the one the old instance had, QEMU's screendump must show
+ * it, and the guest must draw a new frame.
  *
  * nested_migration.same_parent.*   to another instance of the same card
  * nested_migration.other_parent.*  on to an instance of the second card
@@ -54,6 +54,22 @@
 #define DRAW_TIMEOUT	300
 #define MIGRATE_TIMEOUT	600
 #define SETTLE_TIMEOUT	60	/* s for a drawn frame to reach the scanout */
+#define TRACING		"/sys/kernel/debug/tracing"
+/*
+ * The loop that draws the frame until /tmp/stop-drawing is there (the
+ * seed goes between the two halves), the frames it drew, and a check that
+ * the count grows.
+ */
+#define DRAWN		"/tmp/drawn"
+#define DRAW_LOOP	"rm -f /tmp/stop-drawing " DRAWN "; n=0; " \
+			"(while [ ! -e /tmp/stop-drawing ]; do " \
+			"/vslice/vslice-fbdraw "
+#define DRAW_LOOP_END	" && n=$((n + 1)) && echo $n >" DRAWN "; " \
+			"done) >/dev/null 2>&1 &"
+#define DRAWS_ON	"a=$(cat " DRAWN " 2>/dev/null); i=0; " \
+			"while [ \"$(cat " DRAWN " 2>/dev/null)\" = \"$a\" ] && " \
+			"[ $i -lt 1000 ]; do sleep 0.25; i=$((i + 1)); done; " \
+			"[ \"$(cat " DRAWN " 2>/dev/null)\" != \"$a\" ]"
 
 static struct {
 	const char *root;
@@ -163,10 +179,17 @@ FIXTURE_TEARDOWN(nested_migration)
 /* Attach to the running guest; false if there is none. */
 static bool guest_current(struct vslice_nested *g)
 {
-	char dir[256];
+	char dir[256], status[32];
 
 	work_get("current", dir, sizeof(dir));
-	return *dir && !vslice_nested_attach(g, dir);
+	if (!*dir || vslice_nested_attach(g, dir))
+		return false;
+	/* a guest its KVM stopped (a failed migration's source) is no use */
+	if (!vslice_nested_status(g, status, sizeof(status)) &&
+	    !strcmp(status, "running"))
+		return true;
+	vslice_nested_stop(g, 30);
+	return false;
 }
 
 /*
@@ -419,6 +442,70 @@ static void log_migration(struct __test_metadata *_metadata, const char *info)
 	TH_LOG("query-migrate: %s", line);
 }
 
+/* KVM's events of the test VM that say why it emulated a guest's access. */
+static const char * const kvm_events[] = {
+	"kvm/kvm_emulate_insn", "kvm/kvm_page_fault", "kvm/kvm_mmio",
+	"kvm/kvm_exit", "kvm/kvm_userspace_exit",
+};
+
+static void kvm_trace(bool on)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kvm_events); i++) {
+		snprintf(path, sizeof(path), TRACING "/events/%s/enable",
+			 kvm_events[i]);
+		vslice_sysfs_write(path, on ? "1" : "0");
+	}
+	vslice_sysfs_write(TRACING "/tracing_on", on ? "1" : "0");
+}
+
+/*
+ * The guest redraws its frame (the same pattern: the frame checks after
+ * the move hold) in a loop, counting each frame in DRAWN; KVM's events of
+ * this VM are traced meanwhile, so that a guest that dies shows what KVM
+ * saw last.  Returns once the guest has drawn a frame.
+ */
+static void draw_start(struct __test_metadata *_metadata,
+		       struct vslice_nested *g, u64 seed)
+{
+	vslice_sysfs_write(TRACING "/buffer_size_kb", "16384");
+	vslice_sysfs_write(TRACING "/trace", "");
+	kvm_trace(true);
+	ASSERT_EQ(0, vslice_nested_cmd(g, 60, NULL, "sh %s%llu%s", DRAW_LOOP,
+				       (unsigned long long)seed, DRAW_LOOP_END));
+	ASSERT_EQ(0, vslice_nested_cmd(g, DRAW_TIMEOUT, NULL, "sh %s",
+				       DRAWS_ON));
+}
+
+/*
+ * The guest that runs now (@g) stops drawing; if the migration went
+ * through (@ret 0), its loop must have drawn on there.
+ */
+static void draw_stop(struct __test_metadata *_metadata,
+		      struct vslice_nested *g, int ret)
+{
+	char cmd[PATH_MAX + 64];
+
+	kvm_trace(false);
+	if (ret) {
+		TH_LOG("KVM's events before the failure:");
+		snprintf(cmd, sizeof(cmd), "%s %s/trace | tail -n 40",
+			 "grep -v 'kvm_exit\\|userspace_exit'", TRACING);
+		EXPECT_EQ(0, system(cmd));
+		snprintf(cmd, sizeof(cmd), "tail -n 20 %s/trace", TRACING);
+		EXPECT_EQ(0, system(cmd));
+	} else {
+		EXPECT_EQ(0, vslice_nested_cmd(g, DRAW_TIMEOUT, NULL, "sh %s",
+					       DRAWS_ON)) {
+			TH_LOG("the migrated guest does not draw on");
+		}
+	}
+	vslice_nested_cmd(g, 120, NULL,
+			  "sh touch /tmp/stop-drawing; while pidof vslice-fbdraw >/dev/null; do sleep 0.2; done");
+}
+
 /* Bytes of the VFIO devices' state in a query-migrate answer, or -1. */
 static long long vfio_bytes(const char *info)
 {
@@ -429,7 +516,7 @@ static long long vfio_bytes(const char *info)
 }
 
 TEST_F_TIMEOUT(nested_migration, migrate,
-	       2 * BOOT_TIMEOUT + DRAW_TIMEOUT + MIGRATE_TIMEOUT +
+	       2 * BOOT_TIMEOUT + 3 * DRAW_TIMEOUT + MIGRATE_TIMEOUT +
 	       2 * SETTLE_TIMEOUT)
 {
 	char info[8192], from[VSLICE_UUID_LEN], to[VSLICE_UUID_LEN];
@@ -470,10 +557,12 @@ TEST_F_TIMEOUT(nested_migration, migrate,
 	TH_LOG("%s", force ?
 	       "switchover forced: the kernel cannot say how much device state is left" :
 	       "QEMU's own downtime limit: the migration must converge by itself");
+	draw_start(_metadata, &self->src, f.seed);
 	t0 = now_s();
 	ret = vslice_nested_migrate(&self->src, &self->dst, MIGRATE_TIMEOUT,
 				    force, info, sizeof(info));
 	TH_LOG("migration: %d after %.1f s", ret, now_s() - t0);
+	draw_stop(_metadata, ret ? &self->src : &self->dst, ret);
 	log_migration(_metadata, info);
 	if (ret) {
 		TH_LOG("source:");
@@ -482,8 +571,11 @@ TEST_F_TIMEOUT(nested_migration, migrate,
 		vslice_nested_dump(&self->dst, 20);
 	}
 	ASSERT_EQ(0, ret);
-	/* The device's state went through the stream, VRAM and all. */
+	/* The device's state went through the stream, VRAM and all... */
 	EXPECT_LE(4 * VSLICE_MIB, vfio_bytes(info));
+	/* ...and, pre-copied, the pages the drawing guest wrote again */
+	if (!force)
+		EXPECT_LT(4 * VSLICE_MIB + 2 * 4096, vfio_bytes(info));
 
 	/* The guest is the destination's now; the source ends. */
 	ASSERT_EQ(0, work_put("current", self->dst.dir));
