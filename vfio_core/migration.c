@@ -686,11 +686,13 @@ static ssize_t vslice_mig_write(struct file *filp, const char __user *buf,
 			break;
 	}
 out_unlock:
-	mutex_unlock(&migf->lock);
 	/* a refused record refuses the write it came in */
 	if (migf->failed)
-		return -EINVAL;
-	return done ? done : ret;
+		ret = -EINVAL;
+	else if (done)
+		ret = done;
+	mutex_unlock(&migf->lock);
+	return ret;
 }
 
 #if VSLICE_HAVE_PRE_COPY
