@@ -239,6 +239,8 @@ stage_initramfs() {
 		# an override of the collections' settings, only if asked for
 		[ -z "$TEST_TIMEOUT" ] || echo "VSLICE_TEST_TIMEOUT=$TEST_TIMEOUT"
 		echo "VSLICE_OUTER_SCREENS=$(screens_dir "$k")"
+		# the VM's own watchdog speaks up before the bed's timeout
+		echo "VSLICE_VM_TIMEOUT=$TIMEOUT"
 		# fuzz_test's seed, op count and threads (make test-full: 10M
 		# ops); the options of KVM's modules (guest-init)
 		env | grep '^VSLICE_\(FUZZ_[A-Z]*\|KVM_OPTS\|KVM_AMD_OPTS\)=[0-9A-Za-z=_]*$' || :

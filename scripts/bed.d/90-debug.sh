@@ -189,6 +189,7 @@ debug_boot() {
 		cat "$b/overlay/vslice/env"
 		echo "VSLICE_VFIO=$path"
 		echo "VSLICE_TEST_TIMEOUT_SCALE=${VSLICE_DEBUG_SCALE:-4}"
+		echo "VSLICE_VM_TIMEOUT=$TIMEOUT"
 	} >"$ov/vslice/env"
 	(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) |
 		cat "$b/initrd.img" - >"$initrd"
