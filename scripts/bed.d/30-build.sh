@@ -243,7 +243,7 @@ stage_initramfs() {
 		echo "VSLICE_VM_TIMEOUT=$TIMEOUT"
 		# fuzz_test's seed, op count and threads (make test-full: 10M
 		# ops); the options of KVM's modules (guest-init)
-		env | grep '^VSLICE_\(FUZZ_[A-Z]*\|KVM_OPTS\|KVM_AMD_OPTS\)=[0-9A-Za-z=_]*$' || :
+		env | grep '^VSLICE_\(FUZZ_[A-Z]*\|KVM_OPTS\|KVM_AMD_OPTS\|THP\)=[0-9A-Za-z=_]*$' || :
 	} >"$ov/vslice/env"
 	nested_env "$k" >>"$ov/vslice/env"
 	echo "$vdeps" >"$ov/vslice/vslice.deps"

@@ -27,7 +27,8 @@
  * first left running (or boots one, if the first failed).  Each test
  * finds the running guest through WORK_DIR/current.  A source guest that
  * dies of a triple fault while it migrates (the test VM's emulated nested
- * paging, see Flakes in testing.rst) is replaced by a new one, once.
+ * paging, see Flakes in testing.rst) is replaced by a new one, up to
+ * twice.
  *
  * Environment (the test bed writes it into /vslice/env):
  *   VSLICE_NESTED_ROOT      where the host's root is (default /host)
@@ -56,6 +57,7 @@
 #define DRAW_TIMEOUT	300
 #define MIGRATE_TIMEOUT	600
 #define SETTLE_TIMEOUT	60	/* s for a drawn frame to reach the scanout */
+#define MIGRATE_RETRIES	2	/* new guests for ones killed by nested paging */
 #define TRACING		"/sys/kernel/debug/tracing"
 /*
  * The loop that draws the frame until /tmp/stop-drawing is there (the
@@ -588,7 +590,8 @@ TEST_F_TIMEOUT(nested_migration, migrate,
 	/*
 	 * A source guest that the test VM's nested paging killed (a triple
 	 * fault, see guest_triple_faulted()) is replaced by a new one, which
-	 * migrates once more; any other failure, or a second death, fails.
+	 * migrates once more, up to MIGRATE_RETRIES times; any other failure
+	 * fails.
 	 */
 	for (tries = 0;; tries++) {
 		migrate_prepare(_metadata, &self->src, &self->dst, bdf, from,
@@ -610,7 +613,7 @@ TEST_F_TIMEOUT(nested_migration, migrate,
 			TH_LOG("destination:");
 			vslice_nested_dump(&self->dst, 20);
 		}
-		if (!ret || tries || !guest_triple_faulted())
+		if (!ret || tries == MIGRATE_RETRIES || !guest_triple_faulted())
 			break;
 		TH_LOG("vslice-retry: %s", TRIPLE_FAULT_RETRY);
 		EXPECT_EQ(0, guest_end(&self->src));
