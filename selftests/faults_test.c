@@ -149,10 +149,14 @@ static void snapshot(const char *bdf, const char *uuid, struct state *s)
 	}
 }
 
-/* Is the state now @want? Says what differs if @loud. */
+/* Whether state_same() says what differs. */
+enum state_report { QUIET, LOUD };
+
+/* Is the state now @want? Says what differs if @report is LOUD. */
 static bool state_same(const char *bdf, const char *uuid,
-		       const struct state *want, bool loud)
+		       const struct state *want, enum state_report report)
 {
+	bool loud = report == LOUD;
 	struct state now;
 	unsigned int i;
 	bool same = true;
@@ -180,7 +184,7 @@ static bool state_same(const char *bdf, const char *uuid,
 static bool state_is(const char *bdf, const char *uuid,
 		     const struct state *want)
 {
-	return state_same(bdf, uuid, want, true);
+	return state_same(bdf, uuid, want, LOUD);
 }
 
 /*
@@ -193,7 +197,7 @@ static bool open_left_nothing(const char *bdf, const char *uuid,
 {
 	struct vslice_dev dev;
 
-	if (!state_same(bdf, uuid, before, false)) {
+	if (!state_same(bdf, uuid, before, QUIET)) {
 		before->opens++;
 		if (!state_is(bdf, uuid, before))
 			return false;

@@ -1109,13 +1109,17 @@ static size_t first_not(const u8 *p, size_t n, u8 c)
 	return i;
 }
 
+/* Which way edu_io() goes. */
+enum edu_io_dir { IO_READ, IO_WRITE };
+
 /*
  * One access of @size bytes at @off of an edu's BAR0 that must work (a
  * register's size, inside BAR0); if it does not, the run stops.
  */
 static bool edu_io(struct worker *w, int fd, u32 off, unsigned int size,
-		   u64 *val, bool write)
+		   u64 *val, enum edu_io_dir dir)
 {
+	bool write = dir == IO_WRITE;
 	ssize_t n;
 
 	n = write ? pwrite(fd, val, size, EDU_BAR0(off)) :
@@ -1131,7 +1135,7 @@ static u64 edu_get(struct worker *w, int fd, u32 off, unsigned int size)
 {
 	u64 v = 0;
 
-	if (!edu_io(w, fd, off, size, &v, false))
+	if (!edu_io(w, fd, off, size, &v, IO_READ))
 		return ~0ULL;
 	return v;
 }
@@ -1139,7 +1143,7 @@ static u64 edu_get(struct worker *w, int fd, u32 off, unsigned int size)
 static void edu_set(struct worker *w, int fd, u32 off, unsigned int size,
 		    u64 v)
 {
-	edu_io(w, fd, off, size, &v, true);
+	edu_io(w, fd, off, size, &v, IO_WRITE);
 }
 
 /* A register write's width: 4 bytes if the value fits, now and then. */
@@ -1148,13 +1152,17 @@ static unsigned int edu_width(struct worker *w, u64 v)
 	return v >> 32 || rnd(&w->r) % 2 ? 8 : 4;
 }
 
+/* The widths edu_dma_regs() writes in. */
+enum edu_reg_width { WIDTH_8, WIDTH_ANY };
+
 /*
  * A DMA's four registers written, the command last: in 8 bytes each, or
- * (@any_width) in 4 where the value fits, now and then.
+ * (WIDTH_ANY) in 4 where the value fits, now and then.
  */
 static void edu_dma_regs(struct worker *w, int fd, u64 src, u64 dst, u64 cnt,
-			 u64 cmd, bool any_width)
+			 u64 cmd, enum edu_reg_width width)
 {
+	bool any_width = width == WIDTH_ANY;
 	const u64 val[] = { src, dst, cnt, cmd };
 	const u32 reg[] = { EDU_DMA_SRC, EDU_DMA_DST, EDU_DMA_COUNT, EDU_DMA_CMD };
 	unsigned int i;
@@ -1452,7 +1460,7 @@ static void op_edu_dma(struct worker *w)
 		}
 	}
 	edu_dma_regs(w, fd, to_ram ? buf : ram, to_ram ? ram : buf, cnt, cmd,
-		     true);
+		     WIDTH_ANY);
 	if (!(rnd(&w->r) % 4)) {
 		v = edu_get(w, fd, EDU_IRQ_STATUS, 4);
 		edu_set(w, fd, EDU_IRQ_ACK, 4, rnd(&w->r) % 2 ? v : rnd(&w->r));
@@ -1765,7 +1773,7 @@ static u64 edu_d_start(struct worker *w, struct edu_tenant *d, u64 src,
 	p = d->to_ram ? edu_d_dst(e, dst, cnt) : NULL;
 	if (p)
 		memset(p - 16, POISON, cnt + 32);
-	edu_dma_regs(w, fd, src, dst, cnt, cmd, true);
+	edu_dma_regs(w, fd, src, dst, cnt, cmd, WIDTH_ANY);
 	return edu_get(w, fd, EDU_DMA_CMD, 8);
 }
 
@@ -2160,12 +2168,18 @@ static bool edu_wait_dma(struct worker *w, int fd, u64 *cmd)
 
 #define CHURN_RAM	0x4000
 
+/* Which way edu_churn_dma() moves the bytes. */
+enum edu_churn_dir { CHURN_FROM_RAM, CHURN_TO_RAM };
+
 /* Start a DMA of @fd's: @cnt bytes between IOVA_STABLE and its buffer. */
-static void edu_churn_dma(struct worker *w, int fd, u64 cnt, bool to_ram)
+static void edu_churn_dma(struct worker *w, int fd, u64 cnt,
+			  enum edu_churn_dir dir)
 {
+	bool to_ram = dir == CHURN_TO_RAM;
+
 	edu_dma_regs(w, fd, to_ram ? EDU_BUF : IOVA_STABLE,
 		     to_ram ? IOVA_STABLE : EDU_BUF, cnt,
-		     EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0), false);
+		     EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0), WIDTH_8);
 }
 
 /*
@@ -2201,7 +2215,7 @@ static void edu_churn_use(struct worker *w, const char *uuid)
 	switch (rnd(&w->r) % 4) {
 	case 0:
 		memset(ram, POISON, EDU_BUF_SIZE);
-		edu_churn_dma(w, dev.fd, EDU_BUF_SIZE, true);
+		edu_churn_dma(w, dev.fd, EDU_BUF_SIZE, CHURN_TO_RAM);
 		if (!edu_wait_dma(w, dev.fd, &cmd)) {
 			if (!__atomic_load_n(&w->f->stop, __ATOMIC_RELAXED))
 				edu_find(w->f, w, FIND_DMA_END,
@@ -2220,13 +2234,14 @@ static void edu_churn_use(struct worker *w, const char *uuid)
 		}
 		/* something there for the next user not to see */
 		memset(ram, 0x3c, EDU_BUF_SIZE);
-		edu_churn_dma(w, dev.fd, EDU_BUF_SIZE, false);
+		edu_churn_dma(w, dev.fd, EDU_BUF_SIZE, CHURN_FROM_RAM);
 		break;
 	case 1:
 		edu_set(w, dev.fd, EDU_FACT, 4, fact_arg(&w->r));
 		break;
 	case 2:
-		edu_churn_dma(w, dev.fd, 1 + rnd(&w->r) % EDU_BUF_SIZE, false);
+		edu_churn_dma(w, dev.fd, 1 + rnd(&w->r) % EDU_BUF_SIZE,
+			      CHURN_FROM_RAM);
 		break;
 	}
 	if (rnd(&w->r) % 2) {
