@@ -456,10 +456,16 @@ static bool domain_boot(struct __test_metadata *_metadata,
 		while (!console_has("vslice-nested: ready") && !early_panic() &&
 		       now_s() < end)
 			sleep(1);
-		if (!early_panic()) {
+		if (console_has("vslice-nested: ready")) {
 			TH_LOG("guest ready %.0f s after the domain's start",
 			       now_s() - t0);
 			return true;
+		}
+		/* not ready: only a kernel panic is worth another boot */
+		ASSERT_TRUE(early_panic()) {
+			HOST("tail", "-n", "30", CONSOLE);
+			TH_LOG("guest not ready within %d s, and no panic",
+			       BOOT_TIMEOUT);
 		}
 		HOST("tail", "-n", "30", CONSOLE);
 		TH_LOG("vslice-retry: guest kernel panic before userspace: %s",
