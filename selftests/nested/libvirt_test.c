@@ -226,8 +226,9 @@ FIXTURE_SETUP(libvirt)
 	ASSERT_EQ(0, HOST("/lib/systemd/systemd-udevd", "--daemon"));
 	ASSERT_EQ(0, HOST("udevadm", "trigger", "--action=add"));
 	ASSERT_EQ(0, HOST("udevadm", "settle", "--timeout=120"));
-	ASSERT_EQ(0, HOST("libvirtd", "--daemon", "--pid-file",
-			  "/run/libvirtd.pid"));
+	/* its parent waits for the daemon's start: bounded, as all else */
+	ASSERT_EQ(0, HOST("timeout", "300", "libvirtd", "--daemon",
+			  "--pid-file", "/run/libvirtd.pid"));
 	ASSERT_TRUE(wait_host_path("/run/libvirt/libvirt-sock", 120));
 	self->libvirtd = pidfile("/run/libvirtd.pid");
 	ASSERT_LT(0, self->libvirtd);
